@@ -1,0 +1,46 @@
+# wfm — the two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench samples clean help
+
+help:
+	@echo "make demo   - set up .venv (first time) and run the what-if staffing demo on data/samples"
+	@echo "make test   - ruff, strict mypy and pytest"
+	@echo "make bench  - benchmarks against the named peers; writes BENCHMARKS.md"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/wfm staff --calls 100 --interval-min 30 --aht-s 180 --sl 0.8 --within-s 20
+	$(BIN)/wfm whatif --demand data/samples/history.csv --start 2026-04-20 --end 2026-04-26 \
+		--calls-scale 1.1 --aht-scale 1.05 --html out/whatif.html
+	@echo "demo: the what-if page is out/whatif.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+samples: $(STAMP)
+	$(BIN)/wfm samples --out data/samples
+
+bench: $(STAMP)
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache out

@@ -1,0 +1,60 @@
+"""The one exception tree of wfm (leaf layer).
+
+::
+
+    WfmError                      every error wfm raises on purpose
+    ├── InputError (ValueError)   bad input: names the field, the row and what was expected
+    │   └── FrameError            a frame broke its contract (column, row, expected value)
+    └── InfeasibleError           a request no plan can satisfy; names the rules involved
+
+Adapters map them: the CLI prints ``str(err)`` on one line of stderr and exits 2; the API
+answers 422 with the fields in the body. ``InputError`` subclasses ``ValueError`` so callers
+that only know Python's conventions still catch it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FrameError", "InfeasibleError", "InputError", "WfmError"]
+
+
+class WfmError(Exception):
+    """Base class of every error wfm raises on purpose."""
+
+
+class InputError(WfmError, ValueError):
+    """Bad input. ``field`` names the argument or column, ``row`` the first offending
+    index or row (``None`` when the whole value is wrong), ``expected`` what was wanted."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        row: int | str | None = None,
+        expected: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.row = row
+        self.expected = expected
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready description (the API's 422 body uses it)."""
+        return {
+            "message": str(self),
+            "field": self.field,
+            "row": self.row,
+            "expected": self.expected,
+        }
+
+
+class FrameError(InputError):
+    """A long-format frame broke its contract (see ``wfm.contracts``)."""
+
+
+class InfeasibleError(WfmError):
+    """No solution satisfies the request; ``rules`` names the rules or targets involved."""
+
+    def __init__(self, message: str, *, rules: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.rules = rules
