@@ -22,7 +22,13 @@ arrival finding k callers ahead is eventually answered is x/(x+k+1) (θV_k is di
     E[wait; answered] · θ       = x MH / S
 
 Every series has positive terms only (no cancellation); sums start at the largest term and
-carry a log scale, so loads of 20,000 Erlangs neither overflow nor underflow.
+carry a log scale, so loads of 20,000 Erlangs neither overflow nor underflow. M(x, y') needs no
+second series: its terms are T_k e^{−θtk}, so one pass accumulates both (with weights relative
+to the peak, while they stay in range). One division per term serves both the term ratio
+y/(x+k+2) and the harmonic increment 1/(x+k+2).
+
+Erlang C uses the reciprocal Erlang B recursion 1/B_k = 1 + (k/a)/B_{k−1} (a multiply-add per
+server, no division) and P(wait) = s / ((s − a)/B + a).
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _EPS = 1e-17  # relative truncation of the series (below double precision)
 _MAX_TERMS = 50_000_000
+_LINEAR_LOG = 650.0  # |log| below which Erlang A is evaluated in linear arithmetic
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 def _jit(func: F) -> F:
@@ -57,21 +67,12 @@ def erlang_b_scalar(a: float, s: int) -> float:
 
 
 @_jit
-def _b_step(a: float, b: float, s_from: int, s_to: int) -> float:
-    """Advance the Erlang B recursion from B(s_from) to B(s_to)."""
+def _inv_b(a: float, inv: float, s_from: int, s_to: int) -> float:
+    """Advance 1/B from s_from to s_to servers: 1/B_k = 1 + (k/a)/B_{k-1} (inf past range)."""
+    inv_a = 1.0 / a
     for k in range(s_from + 1, s_to + 1):
-        ab = a * b
-        b = ab / (k + ab)
-    return b
-
-
-@_jit
-def _c_metrics(a: float, s: int, b: float, t_s: float, aht_s: float) -> tuple[float, float, float]:
-    """Erlang C (sl, asa_s, p_wait) for s > a given B(s)."""
-    pw = s * b / (s - a * (1.0 - b))
-    sl = 1.0 - pw * math.exp(-(s - a) * t_s / aht_s)
-    asa = pw * aht_s / (s - a)
-    return sl, asa, pw
+        inv = 1.0 + k * inv_a * inv
+    return inv
 
 
 @_jit
@@ -83,87 +84,10 @@ def erlang_c_scalar(
         return 1.0, 0.0, 0.0, 0.0
     if s <= a:
         return 0.0, math.inf, 1.0, 1.0
-    b = erlang_b_scalar(a, s)
-    sl, asa, pw = _c_metrics(a, s, b, t_s, aht_s)
-    return sl, asa, pw, a / s
-
-
-@_jit
-def _series(x: float, y: float, with_h: bool) -> tuple[float, float, float, float]:
-    """(L, s0, s1, s2) with M = e^L s0, M1 = e^L s1, MH = e^L s2 (see module docstring)."""
-    if y <= 0.0:
-        t0 = 1.0 / (x + 1.0)
-        return 0.0, t0, t0, t0 * t0
-    kp_real = y - x - 1.0
-    kp = 0 if kp_real <= 0.0 else int(math.floor(kp_real))
-    # log of the peak term T_kp and the harmonic sum H_kp
-    h = 0.0
-    if kp <= 64:
-        log_den = 0.0
-        for i in range(1, kp + 2):
-            log_den += math.log(x + i)
-    else:
-        log_den = math.lgamma(x + kp + 2.0) - math.lgamma(x + 1.0)
-    if with_h:
-        for i in range(1, kp + 2):
-            h += 1.0 / (x + i)
-    log_peak = kp * math.log(y) - log_den
-    s0 = 1.0
-    s1 = kp + 1.0
-    s2 = h
-    # upward tail: ratio T_{k+1}/T_k = y/(x+k+2), decreasing in k
-    t = 1.0
-    k = kp
-    hk = h
-    n = 0
-    while n < _MAX_TERMS:
-        ratio = y / (x + k + 2.0)
-        t *= ratio
-        k += 1
-        n += 1
-        if with_h:
-            hk += 1.0 / (x + k + 1.0)
-        s0 += t
-        s1 += (k + 1.0) * t
-        s2 += t * hk
-        r1 = ratio * (k + 2.0) / (k + 1.0)
-        if r1 < 1.0 and (k + 1.0) * t < _EPS * s0 * (1.0 - r1):
-            break
-    # downward tail: T_{k-1}/T_k = (x+k+1)/y, decreasing as k falls
-    t = 1.0
-    k = kp
-    hk = h
-    while k > 0:
-        ratio = (x + k + 1.0) / y
-        if with_h:
-            hk -= 1.0 / (x + k + 1.0)
-        t *= ratio
-        k -= 1
-        s0 += t
-        s1 += (k + 1.0) * t
-        s2 += t * hk
-        if ratio < 1.0 and t < _EPS * s0 * (1.0 - ratio):
-            break
-    return log_peak, s0, s1, s2
-
-
-@_jit
-def _log_add_one(log_v: float) -> float:
-    """log(1 + e^log_v) without overflow."""
-    if log_v > 35.0:
-        return log_v + math.log1p(math.exp(-log_v))
-    return math.log1p(math.exp(log_v))
-
-
-@_jit
-def erlang_a_scalar(
-    a: float, s: int, t_s: float, aht_s: float, patience_s: float, with_asa: bool
-) -> tuple[float, float, float, float, float]:
-    """Erlang A (M/M/s+M): (sl, asa_s, p_wait, abandon_rate, occupancy).
-
-    ``asa_s`` is only computed when ``with_asa`` (else NaN)."""
-    eb = erlang_b_scalar(a, s) if s > 0 else 1.0
-    return erlang_a_given_b(a, s, eb, t_s, aht_s, patience_s, with_asa)
+    d = s - a
+    pw = s / (_inv_b(a, 1.0, 0, s) * d + a)
+    sl = 1.0 - pw * math.exp(-d * t_s / aht_s)
+    return sl, pw * aht_s / d, pw, a / s
 
 
 @_jit
@@ -176,113 +100,236 @@ def _required_c_scalar(
     max_occ: float,
     max_asa_s: float,
     cap: int,
-) -> int:
-    """Minimal agents for Erlang C by incremental search from the load upward.
+) -> tuple[int, float, float, float]:
+    """Minimal agents for Erlang C by incremental search from the load upward, and their
+    (sl, asa_s, p_wait).
 
-    Starts at the smallest stable staffing (s > a) and walks up one agent at a time,
-    advancing the Erlang B recursion by ``conc`` servers per step. Returns -1 past ``cap``."""
+    Starts at the smallest stable staffing (s > a) and walks up one agent at a time, carrying
+    the reciprocal Erlang B recursion ``conc`` servers per step. Returns n = -1 past ``cap``."""
     if a <= 0.0:
-        return 0
+        return 0, 1.0, 0.0, 0.0
     n = int(math.floor(a / conc)) + 1
     s = n * conc
-    b = erlang_b_scalar(a, s)
+    inv = _inv_b(a, 1.0, 0, s)
+    tau = t_s / aht_s
     while n <= cap:
-        sl, asa, _pw = _c_metrics(a, s, b, t_s, aht_s)
-        if sl >= sl_target and asa <= max_asa_s and a / s <= max_occ:
-            return n
-        b = _b_step(a, b, s, s + conc)
+        d = s - a
+        pw = s / (inv * d + a)
+        sl = 1.0 - pw * math.exp(-d * tau)
+        if sl >= sl_target and a / s <= max_occ and pw * aht_s / d <= max_asa_s:
+            return n, sl, pw * aht_s / d, pw
+        inv = _inv_b(a, inv, s, s + conc)
         s += conc
         n += 1
-    return -1
+    return -1, 0.0, math.inf, 1.0
 
 
 @_jit
-def _b_table(a: float, bt: FloatArray, filled: int, s: int) -> int:
-    """Extend the Erlang B table ``bt`` (valid up to index ``filled``) to index ``s``."""
-    b = bt[filled]
-    for k in range(filled + 1, s + 1):
-        ab = a * b
-        b = ab / (k + ab)
-        bt[k] = b
-    return max(filled, s)
+def _peak(x: float, y: float, log_y: float, kp: int) -> tuple[float, float]:
+    """T_kp = y^kp / Π_{i=1..kp+1} (x + i) as (log T_kp, T_kp); either may be NaN (not
+    computed): the linear value when it would leave the safe range, the log when not needed."""
+    if kp == 0:
+        return math.nan, 1.0 / (x + 1.0)
+    if kp <= 64:
+        # the factors y/(x+i) are >= 1 up to the peak and at most 66: no overflow
+        prod = 1.0
+        for i in range(1, kp + 2):
+            prod *= y / (x + i)
+        return math.nan, prod / y
+    log_t = kp * log_y - (math.lgamma(x + kp + 2.0) - math.lgamma(x + 1.0))
+    return log_t, math.exp(log_t) if abs(log_t) < _LINEAR_LOG else math.nan
 
 
 @_jit
-def erlang_a_given_b(
-    a: float, s: int, eb: float, t_s: float, aht_s: float, patience_s: float, with_asa: bool
+def _series(
+    x: float, y: float, log_y: float, rho: float, weighted: bool
+) -> tuple[float, float, int, float, float, float, float]:
+    """One pass over T_k from the peak: (L, P, kp, s0, s1, s2, sw) where P = T_kp = e^L
+    (see ``_peak``), M = P s0, M1 = P s1, MH = P s2 and, when ``weighted``,
+    Σ T_k ρ^k = P ρ^kp sw."""
+    if y <= 0.0:
+        t0 = 1.0 / (x + 1.0)
+        return math.nan, t0, 0, 1.0, 1.0, t0, 1.0
+    kp_real = y - x - 1.0
+    kp = 0 if kp_real <= 0.0 else int(math.floor(kp_real))
+    log_peak, peak = _peak(x, y, log_y, kp)
+    if kp == 0:
+        h = peak  # H_0 = 1/(x+1) = T_0
+    else:
+        h = 0.0
+        for i in range(1, kp + 2):
+            h += 1.0 / (x + i)
+    s0 = 1.0
+    s1 = kp + 1.0
+    s2 = h
+    sw = 1.0
+    # upward: T_{k+1}/T_k = y/(x+k+2), decreasing in k; H_{k+1} = H_k + 1/(x+k+2)
+    t = 1.0
+    w = 1.0
+    k = kp
+    hk = h
+    n = 0
+    while n < _MAX_TERMS:
+        inv = 1.0 / (x + k + 2.0)
+        ratio = y * inv
+        t *= ratio
+        k += 1
+        n += 1
+        hk += inv
+        s0 += t
+        s1 += (k + 1.0) * t
+        s2 += t * hk
+        if weighted:
+            w *= rho
+            sw += t * w
+        if (k + 1.0) * t < _EPS * s0:  # cheap test first; then bound the whole tail
+            r1 = ratio * (k + 2.0) / (k + 1.0)
+            if r1 < 1.0 and (k + 1.0) * t < _EPS * s0 * (1.0 - r1):
+                break
+    # downward: T_{k-1}/T_k = (x+k+1)/y, falling with k; the weighted terms fall by that / ρ
+    t = 1.0
+    w = 1.0
+    k = kp
+    hk = h
+    inv_y = 1.0 / y
+    while k > 0:
+        ratio = (x + k + 1.0) * inv_y
+        hk -= 1.0 / (x + k + 1.0)
+        t *= ratio
+        k -= 1
+        s0 += t
+        s1 += (k + 1.0) * t
+        s2 += t * hk
+        done = ratio < 1.0 and t < _EPS * s0 * (1.0 - ratio)
+        if weighted:
+            w /= rho
+            tw = t * w
+            sw += tw
+            rw = ratio / rho
+            done = done and rw < 1.0 and tw < _EPS * sw * (1.0 - rw)
+        if done:
+            break
+    return log_peak, peak, kp, s0, s1, s2, sw
+
+
+@_jit
+def _log_add_one(log_v: float) -> float:
+    """log(1 + e^log_v) without overflow."""
+    if log_v > 35.0:
+        return log_v + math.log1p(math.exp(-log_v))
+    return math.log1p(math.exp(log_v))
+
+
+@_jit
+def _a_metrics(
+    a: float,
+    s: int,
+    inv_b: float,
+    r: float,
+    log_y: float,
+    patience_s: float,
+    theta_t: float,
+    rho: float,
+    one_minus_rho: float,
 ) -> tuple[float, float, float, float, float]:
-    """Erlang A metrics given the Erlang B value ``eb`` = B(s, a); see ``erlang_a_scalar``."""
+    """Erlang A (M/M/s+M) (sl, asa_s, p_wait, abandon_rate, occupancy) for a > 0, s > 0,
+    given ``inv_b`` = 1/B(s, a) and the interval's constants r = μ/θ = patience/aht,
+    log y = log(a r), θt, ρ = e^{−θt} and 1 − ρ."""
+    x = s * r
+    y = a * r
+    kp_est = max(y - x - 1.0, 0.0)
+    one_pass = kp_est * theta_t < _LINEAR_LOG
+    L, peak, kp, s0, s1, s2, sw = _series(x, y, log_y, rho, one_pass)
+    # e^{y-y'} (y'/y)^{x+1} = e^{log_pref}, the factor in front of M(x, y')
+    log_pref = y * one_minus_rho - (x + 1.0) * theta_t
+    if one_pass:
+        log_wf = log_pref - kp * theta_t  # pref · Σ T_k ρ^k = e^{log_wf} · peak · sw
+        w_sum = sw
+        w_peak = peak
+        log_w_peak = L
+    else:
+        y2 = y * rho
+        L2, peak2, _kp2, t0, _a, _b, _c = _series(x, y2, log_y - theta_t, 1.0, False)
+        log_wf = log_pref
+        w_sum = t0
+        w_peak = peak2
+        log_w_peak = L2
+    big = 1.0 + y * peak * s0
+    linear = peak == peak and peak > 1e-280 and big < 1e280
+    if linear and inv_b < math.inf:
+        inv_s = 1.0 / big
+        m_s = peak * s0 * inv_s
+        m1_s = peak * s1 * inv_s
+        mh_s = peak * s2 * inv_s
+        if w_peak == w_peak:
+            wf = math.exp(log_wf) if log_wf > -745.0 else 0.0
+            mw_s = wf * w_peak * w_sum * inv_s
+        else:
+            mw_s = math.exp(log_wf + log_w_peak + math.log(w_sum)) * inv_s
+        # P(wait) = S B / (1 - B + S B) = S / (1/B - 1 + S)
+        den = 1.0 / (inv_b - 1.0 + big)
+        q = big * den
+        p_no_wait = (inv_b - 1.0) * den
+    else:
+        if L != L:
+            L = math.log(peak)
+        if log_w_peak != log_w_peak:
+            log_w_peak = math.log(w_peak)
+        log_m = L + math.log(s0)
+        log_s = _log_add_one(log_y + log_m)  # S = 1 + y M
+        m_s = math.exp(log_m - log_s)
+        m1_s = math.exp(L + math.log(s1) - log_s)
+        mh_s = math.exp(L + math.log(s2) - log_s)
+        mw_s = math.exp(log_wf + log_w_peak + math.log(w_sum) - log_s)
+        # P(wait) = 1 / (1 + u),  u = (1/B - 1) / S
+        if inv_b == math.inf:
+            q = 0.0
+            p_no_wait = 1.0
+        else:
+            u = math.exp(math.log(inv_b - 1.0) - log_s) if inv_b > 1.0 else 0.0
+            q = 1.0 / (1.0 + u)
+            p_no_wait = u / (1.0 + u)
+    within_given_wait = min(max(x * (m_s - mw_s), 0.0), 1.0) if theta_t > 0.0 else 0.0
+    abandon = q * min(m1_s, 1.0)
+    sl = p_no_wait + q * within_given_wait
+    answered = 1.0 - abandon
+    asa = q * x * mh_s * patience_s / answered if answered > 0.0 else math.inf
+    return sl, asa, q, abandon, a * answered / s
+
+
+@_jit
+def erlang_a_scalar(
+    a: float, s: int, t_s: float, aht_s: float, patience_s: float
+) -> tuple[float, float, float, float, float]:
+    """Erlang A (M/M/s+M): (sl, asa_s, p_wait, abandon_rate, occupancy)."""
     if a <= 0.0:
         return 1.0, 0.0, 0.0, 0.0, 0.0
     if s <= 0:
         return 0.0, math.inf, 1.0, 1.0, 1.0
-    r = patience_s / aht_s  # μ/θ
-    x = s * r
-    y = a * r
     theta_t = t_s / patience_s
-    L, s0, s1, s2 = _series(x, y, with_asa)
-    log_m = L + math.log(s0)
-    log_s = _log_add_one(math.log(y) + log_m)  # S = 1 + y M
-    # P(wait) = 1 / (1 + u),  u = (1 - E_B) / (E_B S)
-    u = math.inf if eb <= 0.0 else math.exp(math.log1p(-eb) - math.log(eb) - log_s)
-    q = 1.0 / (1.0 + u)
-    p_no_wait = u / (1.0 + u) if u < math.inf else 1.0
-    # answered within t among those who wait
-    g = math.exp(log_m - log_s)
-    if theta_t > 0.0:
-        log_pref = y * (-math.expm1(-theta_t)) - (x + 1.0) * theta_t
-        if log_pref > -745.0:
-            y2 = y * math.exp(-theta_t)
-            L2, t0, _t1, _t2 = _series(x, y2, False)
-            g -= math.exp(log_pref + L2 + math.log(t0) - log_s)
-        within_given_wait = x * g
-    else:
-        within_given_wait = 0.0
-    within_given_wait = min(max(within_given_wait, 0.0), 1.0)
-    abandon_given_wait = min(math.exp(L + math.log(s1) - log_s), 1.0)
-    abandon = q * abandon_given_wait
-    sl = p_no_wait + q * within_given_wait
-    occupancy = a * (1.0 - abandon) / s
-    asa = math.nan
-    if with_asa:
-        answered = 1.0 - abandon
-        if answered <= 0.0:
-            asa = math.inf
-        else:
-            asa = q * x * math.exp(L + math.log(s2) - log_s) * patience_s / answered
-    return sl, asa, q, abandon, occupancy
+    r = patience_s / aht_s
+    return _a_metrics(
+        a,
+        s,
+        _inv_b(a, 1.0, 0, s),
+        r,
+        math.log(a * r),
+        patience_s,
+        theta_t,
+        math.exp(-theta_t),
+        -math.expm1(-theta_t),
+    )
 
 
 @_jit
-def _a_margin(
-    a: float,
-    n: int,
-    conc: int,
-    t_s: float,
-    aht_s: float,
-    patience_s: float,
-    sl_target: float,
-    max_occ: float,
-    max_asa_s: float,
-    max_abandon: float,
-    bt: FloatArray,
-    filled: int,
-) -> tuple[float, int]:
-    """Smallest slack over the targets at n agents (>= 0 means feasible), and the new fill
-    level of the Erlang B table."""
-    s = n * conc
-    if s > filled:
-        filled = _b_table(a, bt, filled, s)
-    with_asa = max_asa_s < math.inf
-    sl, asa, _pw, ab, occ = erlang_a_given_b(a, s, bt[s], t_s, aht_s, patience_s, with_asa)
-    margin = sl - sl_target
-    if max_abandon < math.inf:
-        margin = min(margin, max_abandon - ab)
-    if max_occ < math.inf:
-        margin = min(margin, max_occ - occ)
-    if with_asa:
-        margin = min(margin, (max_asa_s - asa) / max_asa_s)
-    return margin, filled
+def _b_table(a: float, bt: FloatArray, filled: int, s: int) -> int:
+    """Extend the table ``bt`` of 1/B (valid up to index ``filled``) to index ``s``."""
+    inv = bt[filled]
+    inv_a = 1.0 / a
+    for k in range(filled + 1, s + 1):
+        inv = 1.0 + k * inv_a * inv
+        bt[k] = inv
+    return max(filled, s)
 
 
 @_jit
@@ -299,7 +346,7 @@ def _required_a_scalar(
     cap: int,
     bt: FloatArray,
     shift: float,
-) -> tuple[int, int]:
+) -> tuple[int, int, float, float, float, float, float]:
     """Minimal agents for Erlang A by a safeguarded secant search on whole agents.
 
     Every target is monotone in the number of agents, so the answer is the first feasible N
@@ -308,30 +355,49 @@ def _required_a_scalar(
     such N cannot reach the target); the first guess is the Erlang C answer for the same
     service level, usually a few agents from the Erlang A one, less ``shift`` standard
     deviations of the load (the caller passes what the previous interval needed: intervals of
-    one project differ little in it). Returns (agents, Erlang C guess). Each next candidate is the
-    secant root of the smallest slack between the bracket ends (falling back to doubling
-    steps, then bisection), so most intervals take three or four evaluations. ``bt`` is a
-    workspace of at least cap·conc + 1 floats for the Erlang B values, filled as needed."""
+    one project differ little in it). Each next candidate is the secant root of the smallest
+    slack between the bracket ends (falling back to doubling steps, then bisection).
+
+    Returns (agents, Erlang C guess, sl, asa_s, p_wait, abandon_rate, occupancy); agents is
+    -1 past ``cap``. ``bt`` is a workspace of at least cap·conc + 1 floats for the Erlang B
+    values, filled as needed."""
     if a <= 0.0:
-        return 0, 0
+        return 0, 0, 1.0, 0.0, 0.0, 0.0, 0.0
     bt[0] = 1.0
     filled = 0
     lo = max(int(math.ceil(sl_target * a / conc)) - 1, 0)
     f_lo = math.nan
     hi = -1
     f_hi = math.nan
-    guess = _required_c_scalar(a, conc, t_s, aht_s, sl_target, math.inf, math.inf, cap)
-    n = max(guess if guess >= 0 else cap, lo + 1)
-    if guess >= 0 and shift != 0.0:
-        n = min(max(n - int(round(shift * math.sqrt(a / conc))), lo + 1), cap)
-    # the Erlang C service-level slope at the guess predicts the Erlang A one well enough
-    # for the second candidate (its curve has the same shape, shifted)
-    slope = math.nan
-    if guess >= 1 and (guess - 1) * conc > a:
+    best = (1.0, 0.0, 0.0, 0.0, 0.0)
+    tau = t_s / aht_s
+    theta_t = t_s / patience_s
+    r = patience_s / aht_s
+    log_y = math.log(a * r)
+    rho = math.exp(-theta_t)
+    one_minus_rho = -math.expm1(-theta_t)
+    # Erlang C answer for the same service level, on the same table of 1/B
+    guess = int(math.floor(a / conc)) + 1
+    filled = _b_table(a, bt, filled, guess * conc)
+    while True:
+        s = guess * conc
+        pw = s / (bt[s] * (s - a) + a)
+        if 1.0 - pw * math.exp(-(s - a) * tau) >= sl_target or guess >= cap:
+            break
+        guess += 1
         filled = _b_table(a, bt, filled, guess * conc)
-        sl_hi = _c_metrics(a, guess * conc, bt[guess * conc], t_s, aht_s)[0]
-        sl_lo = _c_metrics(a, (guess - 1) * conc, bt[(guess - 1) * conc], t_s, aht_s)[0]
-        slope = sl_hi - sl_lo
+    n = max(guess, lo + 1)
+    slope = math.nan
+    if shift != 0.0:
+        n = min(max(n - int(round(shift * math.sqrt(a / conc))), lo + 1), cap)
+    elif (guess - 1) * conc > a:
+        # the Erlang C service-level slope at the guess predicts the Erlang A one well enough
+        # for the second candidate (its curve has the same shape, shifted)
+        s_hi = guess * conc
+        s_lo = s_hi - conc
+        pw_hi = s_hi / (bt[s_hi] * (s_hi - a) + a)
+        pw_lo = s_lo / (bt[s_lo] * (s_lo - a) + a)
+        slope = pw_lo * math.exp(-(s_lo - a) * tau) - pw_hi * math.exp(-(s_hi - a) * tau)
     prev = -1
     f_prev = math.nan
     step = 1
@@ -339,37 +405,37 @@ def _required_a_scalar(
     evals = 0
     while True:
         evals += 1
-        f, filled = _a_margin(
-            a,
-            n,
-            conc,
-            t_s,
-            aht_s,
-            patience_s,
-            sl_target,
-            max_occ,
-            max_asa_s,
-            max_abandon,
-            bt,
-            filled,
+        s = n * conc
+        if s > filled:
+            filled = _b_table(a, bt, filled, s)
+        sl, asa, pw, ab, occ = _a_metrics(
+            a, s, bt[s], r, log_y, patience_s, theta_t, rho, one_minus_rho
         )
+        f = sl - sl_target
+        if max_abandon < math.inf:
+            f = min(f, max_abandon - ab)
+        if max_occ < math.inf:
+            f = min(f, max_occ - occ)
+        if max_asa_s < math.inf:
+            f = min(f, (max_asa_s - asa) / max_asa_s)
         if f >= 0.0:
             prev, f_prev = hi, f_hi
             hi, f_hi = n, f
+            best = (sl, asa, pw, ab, occ)
         else:
             lo, f_lo = n, f
         if hi >= 0 and hi - lo <= 1:
-            return hi, guess
+            return hi, guess, best[0], best[1], best[2], best[3], best[4]
         if hi < 0:  # nothing feasible yet: step up, doubling
             n = lo + step
             step *= 2
             if n > cap:
                 n = cap
                 if lo >= cap:
-                    return -1, guess
+                    return -1, guess, 0.0, math.inf, 1.0, 1.0, 1.0
             continue
         if math.isnan(f_lo):  # only feasible points so far: jump down, then double
-            if evals == 1 and slope > 0.0 and shift == 0.0:
+            if evals == 1 and slope > 0.0:
                 n = max(hi - max(int(math.ceil(f_hi / slope)), 1), lo + 1)
             elif prev > hi and f_prev > f_hi:
                 # extrapolate the two feasible points; the curve steepens downward, so the
@@ -387,8 +453,7 @@ def _required_a_scalar(
             n = hi - 1
         if n <= lo:
             n = lo + 1
-        # the candidate and its lower neighbour settle the answer when the root is right:
-        # alternate sides, and bisect when the secant keeps hugging one end
+        # bisect when the secant keeps hugging one end of the bracket
         if n == hi - 1 or n == lo + 1:
             stalls += 1
         else:
@@ -396,10 +461,6 @@ def _required_a_scalar(
         if stalls > 2:
             n = (lo + hi) // 2
             stalls = 0
-
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @_jit
@@ -421,9 +482,7 @@ def metrics_batch(
     for i in range(load.shape[0]):
         s = servers[i] * conc[i]
         if erlang_a:
-            sl, asa, pw, ab, occ = erlang_a_scalar(
-                load[i], s, t_s[i], aht_s[i], patience_s[i], True
-            )
+            sl, asa, pw, ab, occ = erlang_a_scalar(load[i], s, t_s[i], aht_s[i], patience_s[i])
         else:
             sl, asa, pw, occ = erlang_c_scalar(load[i], s, t_s[i], aht_s[i])
             ab = 0.0
@@ -456,49 +515,33 @@ def required_batch(
     """Minimal agents and their metrics per element; returns the first index whose targets
     cannot be reached within the search cap, or -1 when all were."""
     n_items = load.shape[0]
-    caps = np.empty(n_items, dtype=np.int64)
     biggest = 1
-    for i in range(n_items):
-        # generous cap: beyond the occupancy bound plus 60 standard deviations of the load
-        a = load[i]
-        base = a / max_occ[i] if max_occ[i] < math.inf else a
-        caps[i] = int(math.ceil((base + 60.0 * math.sqrt(a) + 200.0) / conc[i])) + 1
-        biggest = max(biggest, caps[i] * conc[i] + 1)
-    bt = np.empty(biggest if erlang_a else 1, dtype=np.float64)
+    if erlang_a:
+        for i in range(n_items):
+            biggest = max(biggest, _cap(load[i], max_occ[i], conc[i]) * conc[i] + 1)
+    bt = np.empty(biggest, dtype=np.float64)
     shift = 0.0
     for i in range(n_items):
         a = load[i]
         c = conc[i]
+        cap = _cap(a, max_occ[i], c)
         if erlang_a:
-            n, guess = _required_a_scalar(
-                a,
-                c,
-                t_s[i],
-                aht_s[i],
-                patience_s[i],
-                sl_target[i],
-                max_occ[i],
-                max_asa_s[i],
-                max_abandon[i],
-                caps[i],
-                bt,
-                shift,
-            )
+            n, guess, sl, asa, pw, ab, occ = _required_a_scalar(
+                a, c, t_s[i], aht_s[i], patience_s[i], sl_target[i],
+                max_occ[i], max_asa_s[i], max_abandon[i], cap, bt, shift,
+            )  # fmt: skip
             if n < 0:
                 return i
             if a > 0.0 and guess > 0:
                 shift = (guess - n) / math.sqrt(a / c)
-            s = n * c
-            eb = bt[s] if a > 0.0 else 1.0
-            sl, asa, pw, ab, occ = erlang_a_given_b(a, s, eb, t_s[i], aht_s[i], patience_s[i], True)
         else:
-            n = _required_c_scalar(
-                a, c, t_s[i], aht_s[i], sl_target[i], max_occ[i], max_asa_s[i], caps[i]
+            n, sl, asa, pw = _required_c_scalar(
+                a, c, t_s[i], aht_s[i], sl_target[i], max_occ[i], max_asa_s[i], cap
             )
             if n < 0:
                 return i
-            sl, asa, pw, occ = erlang_c_scalar(a, n * c, t_s[i], aht_s[i])
             ab = 0.0
+            occ = a / (n * c) if n > 0 else 0.0
         out_agents[i] = n
         out_sl[i] = sl
         out_asa[i] = asa
@@ -506,6 +549,13 @@ def required_batch(
         out_ab[i] = ab
         out_occ[i] = occ
     return -1
+
+
+@_jit
+def _cap(a: float, max_occ: float, conc: int) -> int:
+    """A generous search cap: the occupancy bound plus 60 standard deviations of the load."""
+    base = a / max_occ if max_occ < math.inf else a
+    return int(math.ceil((base + 60.0 * math.sqrt(a) + 200.0) / conc)) + 1
 
 
 @_jit
@@ -524,5 +574,4 @@ def erlang_c_batch(load: FloatArray, servers: IntArray, out: FloatArray) -> None
         elif s <= a:
             out[i] = 1.0
         else:
-            b = erlang_b_scalar(a, s)
-            out[i] = s * b / (s - a * (1.0 - b))
+            out[i] = s / (_inv_b(a, 1.0, 0, s) * (s - a) + a)
