@@ -21,3 +21,4 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
 fi
 
 "$VENV/bin/python" bench/bench_staffing.py --out BENCHMARKS.md
+"$VENV/bin/python" bench/bench_whatif.py --out BENCHMARKS.md

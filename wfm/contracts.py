@@ -351,6 +351,20 @@ class _Checker:
 
     def text(self, col: Column) -> pd.Series[Any]:
         raw = self.out[col.name].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(raw, skipna=False) == "string":
+            # all text (the CSV case): check vectorised, report the first bad row
+            stripped = pd.Series(raw, index=self.out.index, dtype=object).str.strip()
+            missing = (stripped == "").to_numpy()
+            if missing.any() and not col.nullable:
+                self.fail(col.name, int(np.argmax(missing)), "value is missing", col.expected)
+            if col.allowed is not None:
+                bad = ~stripped.isin(list(col.allowed)).to_numpy() & ~missing
+                if bad.any():
+                    pos = int(np.argmax(bad))
+                    text = str(stripped.iloc[pos])
+                    self.fail(col.name, pos, f"{text!r} is not an allowed value", col.expected)
+            cleaned_s = stripped.where(~missing, None)
+            return pd.Series(cleaned_s, index=self.out.index, dtype=_STR_DTYPE, name=col.name)
         cleaned: list[str | None] = []
         for pos, v in enumerate(raw):
             if _is_missing(v):

@@ -304,12 +304,19 @@ class Grid:
         its start in the grid's zone, so an interval crossing midnight belongs to the day it
         starts. Naive input raises ``InputError``."""
         if isinstance(ts, pd.Series):
-            dates = _as_index(ts, field="ts").tz_convert(self.tz).date
+            dates = self._dates(_as_index(ts, field="ts"))
             return pd.Series(dates, index=ts.index, name=ts.name, dtype=object)
         if isinstance(ts, pd.DatetimeIndex):
-            return np.asarray(_as_index(ts, field="ts").tz_convert(self.tz).date, dtype=object)
+            return self._dates(_as_index(ts, field="ts"))
         one: dt.date = _scalar_index(ts, field="ts").tz_convert(self.tz)[0].date()
         return one
+
+    def _dates(self, index: pd.DatetimeIndex) -> npt.NDArray[np.object_]:
+        """Local dates as ``datetime.date`` objects, made once per distinct day."""
+        codes, days = pd.factorize(index.tz_convert(self.tz).normalize())
+        lookup = np.asarray(pd.DatetimeIndex(days).date, dtype=object)
+        result: npt.NDArray[np.object_] = lookup[codes]
+        return result
 
     def span(self, start: dt.datetime, end: dt.datetime) -> pd.DatetimeIndex:
         """The interval starts covering ``[start, end)`` (tz-aware), in the grid's zone.
@@ -412,7 +419,19 @@ def _parse_site_time(values: pd.Series[Any], tz: str, naive_tz: str | None) -> p
     aware_obj_pos: list[int] = []
     naive_obj: list[Any] = []
     naive_obj_pos: list[int] = []
-    for i, v in enumerate(raw):
+    rest = raw
+    if pd.api.types.infer_dtype(raw, skipna=False) == "string":
+        # all text (the CSV case): classify vectorised instead of row by row
+        stripped = pd.Series(raw, dtype=object).str.strip()
+        present = (stripped != "").to_numpy()
+        aware = stripped.str.contains(_OFFSET_RE.pattern, regex=True).to_numpy() & present
+        naive = present & ~aware
+        aware_txt_pos = np.flatnonzero(aware).tolist()
+        aware_txt = stripped[aware].tolist()
+        naive_txt_pos = np.flatnonzero(naive).tolist()
+        naive_txt = stripped[naive].tolist()
+        rest = raw[:0]
+    for i, v in enumerate(rest):
         if isinstance(v, str):
             text = v.strip()
             if not text:

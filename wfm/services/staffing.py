@@ -299,10 +299,13 @@ def _daily(req: pd.DataFrame, scenario: Scenario, interval_min: int, grid: Grid)
         calls=("calls", "sum"),
         agent_hours=("agent_hours", "sum"),
         peak_agents=("agents", "max"),
-        sl_calls=("sl_calls", lambda v: v.sum(min_count=1)),
+        sl_calls=("sl_calls", "sum"),
         sl_rows=("sl", "count"),
     )
-    daily["sl"] = daily["sl_calls"] / daily["calls"].where(daily["calls"] > 0)
+    # outbound rows carry no service level: their sum is 0 over 0 rows, shown as NaN
+    daily["sl"] = (daily["sl_calls"] / daily["calls"].where(daily["calls"] > 0)).where(
+        daily["sl_rows"] > 0
+    )
     # a day without calls on a project with a target: nothing failed, SL met in full
     daily.loc[(daily["sl_rows"] > 0) & (daily["calls"] <= 0), "sl"] = 1.0
     daily = daily.drop(columns="sl_rows")

@@ -291,10 +291,13 @@ def _a_metrics(
             p_no_wait = u / (1.0 + u)
     within_given_wait = min(max(x * (m_s - mw_s), 0.0), 1.0) if theta_t > 0.0 else 0.0
     abandon = q * min(m1_s, 1.0)
-    sl = p_no_wait + q * within_given_wait
-    answered = 1.0 - abandon
+    sl = min(p_no_wait + q * within_given_wait, 1.0)  # the min absorbs rounding only
+    # answered share straight from its own terms (x M / S = P(answered | wait)), not as
+    # 1 − abandon, which cancels badly in overload where nearly everyone abandons
+    answered = p_no_wait + q * min(x * m_s, 1.0)
     asa = q * x * mh_s * patience_s / answered if answered > 0.0 else math.inf
-    return sl, asa, q, abandon, a * answered / s
+    # carried load cannot exceed the servers; the min only absorbs rounding
+    return sl, asa, q, abandon, min(a * answered / s, 1.0)
 
 
 @_jit
