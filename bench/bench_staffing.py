@@ -17,6 +17,7 @@ settling the borderline cases.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import math
 import platform
@@ -306,10 +307,13 @@ def _pct(target: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="workload seed (check other centres' weeks)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
-    w = make_workload()
+    w = make_workload(args.seed)
     n = w.calls.shape[0]
     load = w.load
     print(
@@ -432,6 +436,25 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     py = platform.python_version()
+    scale_rows = [
+        "| volume | max load (Erl) | wfm Erlang C | wfm Erlang A | pyworkforce "
+        "| speed-up | A ÷ C |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for scale in (0.2, 1.0, 5.0):
+        ws = dataclasses.replace(w, calls=np.maximum(np.round(w.calls * scale), 1.0))
+        run_wfm(ws, "erlang_c")
+        run_wfm(ws, "erlang_a")
+        sc, _ = best_of(lambda ws=ws: run_wfm(ws, "erlang_c"), WFM_REPEATS)  # type: ignore[misc]
+        sa, _ = best_of(lambda ws=ws: run_wfm(ws, "erlang_a"), WFM_REPEATS)  # type: ignore[misc]
+        args_p = (ws.calls.tolist(), ws.aht_s.tolist(), ws.answer_within_s.tolist(),
+                  ws.sl_target.tolist())  # fmt: skip
+        sp, _ = best_of(lambda a=args_p: run_pyworkforce(*a), 1)  # type: ignore[misc]
+        scale_rows.append(
+            f"| ×{scale:g} | {ws.load.max():.0f} | {_fmt_s(sc)} | {_fmt_s(sa)} | {_fmt_s(sp)} "
+            f"| {sp / sc:.0f}× | {sa / sc:.2f}× |"
+        )
+
     md = f"""# Benchmarks
 
 Produced by `make bench` (that is, `bash bench/run.sh`, which builds the separate venv
@@ -490,6 +513,15 @@ Erlang A (patience per project, 60–300 s; abandoned calls count against the se
 {a_saved:,} agent-intervals fewer than Erlang C in all, {a_over_c} intervals where it needs
 more than Erlang C.
 
+### Other centres: the same week at a fifth and at five times the volume
+
+The ratio depends on the loads: pyworkforce's cost per interval grows with the square of the
+agents (it recomputes Erlang B from scratch for every candidate), wfm's linearly, while wfm
+pays a fixed cost per interval and per call. Same projects and profiles, calls scaled (at
+least 1 per interval), timed the same way:
+
+{chr(10).join(scale_rows)}
+
 ### Note on the numbers
 
 This runs on a shared machine: absolute times drift from run to run with its other load,
@@ -497,6 +529,8 @@ while the ratios, measured in the same run on the same data, hold much better. C
 ratios across runs, not milliseconds.
 """
     args.out.write_text(md)
+    print()
+    print("\n".join(scale_rows))
     print()
     print("\n".join(table))
     print()

@@ -99,19 +99,21 @@ def _required_c_scalar(
     sl_target: float,
     max_occ: float,
     max_asa_s: float,
-    cap: int,
 ) -> tuple[int, float, float, float]:
     """Minimal agents for Erlang C by incremental search from the load upward, and their
     (sl, asa_s, p_wait).
 
     Starts at the smallest stable staffing (s > a) and walks up one agent at a time, carrying
-    the reciprocal Erlang B recursion ``conc`` servers per step. Returns n = -1 past ``cap``."""
+    the reciprocal Erlang B recursion ``conc`` servers per step. Returns n = -1 past the
+    search cap (``_cap``, only worked out once a search runs long)."""
     if a <= 0.0:
         return 0, 1.0, 0.0, 0.0
     n = int(math.floor(a / conc)) + 1
     s = n * conc
     inv = _inv_b(a, 1.0, 0, s)
     tau = t_s / aht_s
+    steps = 0
+    cap = 1 << 62
     while n <= cap:
         d = s - a
         pw = s / (inv * d + a)
@@ -121,6 +123,9 @@ def _required_c_scalar(
         inv = _inv_b(a, inv, s, s + conc)
         s += conc
         n += 1
+        steps += 1
+        if steps == 64:
+            cap = _cap(a, max_occ, conc)
     return -1, 0.0, math.inf, 1.0
 
 
@@ -527,8 +532,8 @@ def required_batch(
     for i in range(n_items):
         a = load[i]
         c = conc[i]
-        cap = _cap(a, max_occ[i], c)
         if erlang_a:
+            cap = _cap(a, max_occ[i], c)
             n, guess, sl, asa, pw, ab, occ = _required_a_scalar(
                 a, c, t_s[i], aht_s[i], patience_s[i], sl_target[i],
                 max_occ[i], max_asa_s[i], max_abandon[i], cap, bt, shift,
@@ -539,7 +544,7 @@ def required_batch(
                 shift = (guess - n) / math.sqrt(a / c)
         else:
             n, sl, asa, pw = _required_c_scalar(
-                a, c, t_s[i], aht_s[i], sl_target[i], max_occ[i], max_asa_s[i], cap
+                a, c, t_s[i], aht_s[i], sl_target[i], max_occ[i], max_asa_s[i]
             )
             if n < 0:
                 return i

@@ -50,14 +50,18 @@ def check(
     expected: str,
 ) -> FloatArray:
     """Raise one InputError naming ``name`` and the first offending index, else return ``arr``."""
-    bad = np.isnan(arr)
-    if not allow_inf:
-        bad |= np.isinf(arr)
-    if lower is not None:
-        bad |= (arr <= lower) if lower_open else (arr < lower)
-    if upper is not None:
-        bad |= (arr >= upper) if upper_open else (arr > upper)
-    if bad.any():
+    # one pass per bound: a comparison with NaN is False, so NaN fails every "ok" test
+    lo = -np.inf if lower is None else lower
+    hi = np.inf if upper is None else upper
+    ok = (arr > lo) if (lower_open or lower is None) else (arr >= lo)
+    if upper is None and allow_inf:
+        ok &= arr <= hi
+    else:
+        ok &= (arr < hi) if (upper_open or upper is None) else (arr <= hi)
+    if lower is None and not allow_inf:
+        ok &= arr > -np.inf
+    if not ok.all():
+        bad = ~ok
         where = _where(name, arr, bad)
         value = arr[tuple(np.argwhere(bad)[0])] if arr.ndim else arr[()]
         raise InputError(
@@ -98,8 +102,13 @@ def broadcast(**arrays: FloatArray) -> tuple[tuple[int, ...], dict[str, FloatArr
             field=first,
             expected="scalars or arrays of broadcast-compatible shapes",
         ) from exc
-    flat = {
-        k: np.ascontiguousarray(np.broadcast_to(v, shape), dtype=np.float64).reshape(-1)
-        for k, v in arrays.items()
-    }
+    size = int(np.prod(shape, dtype=np.int64))
+    flat: dict[str, FloatArray] = {}
+    for k, v in arrays.items():
+        if v.shape == shape:
+            flat[k] = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
+        elif v.size == 1:
+            flat[k] = np.full(size, v.reshape(-1)[0], dtype=np.float64)
+        else:
+            flat[k] = np.ascontiguousarray(np.broadcast_to(v, shape), dtype=np.float64).reshape(-1)
     return shape, flat
