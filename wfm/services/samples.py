@@ -35,6 +35,7 @@ from wfm.domain import (
     ServiceTarget,
     Site,
 )
+from wfm.services.sitedata import AGENT_COLUMNS, PROJECT_COLUMNS
 
 __all__ = ["DEFAULT_SEED", "SampleSummary", "generate_samples", "sample_projects", "sample_site"]
 
@@ -661,42 +662,6 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _write(path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8"))
-
-
-PROJECT_COLUMNS = (
-    "project",
-    "name",
-    "kind",
-    "sl_target",
-    "answer_within_s",
-    "max_abandon_rate",
-    "patience_s",
-    "concurrency",
-    "billing",
-    "rate_eur",
-    "bonus_eur_per_point",
-    "penalty_eur_per_point",
-    "penalty_cap_eur",
-    "contacts_per_week",
-    "dials_per_contact",
-    "talk_s",
-    "wrap_s",
-    "attempt_s",
-)
-
-AGENT_COLUMNS = (
-    "agent",
-    "skills",
-    "min_hours_week",
-    "max_hours_week",
-    "max_days_week",
-    "earliest_start",
-    "latest_end",
-    "days_off",
-    "preferred_start",
-    "grade",
-    "hourly_cost_eur",
-)
 
 
 def _project_row(p: Project) -> list[str]:

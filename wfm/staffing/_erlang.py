@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -296,24 +296,24 @@ def required_agents(
     )
 
 
-def erlang_b(load_erl: ArrayLike, agents: ArrayLike) -> FloatArray:
-    """Erlang B blocking probability (M/M/N/N) for offered load ``load_erl`` and ``agents``."""
+def _servers_batch(load_erl: ArrayLike, agents: ArrayLike, kernel: Any) -> FloatArray:
+    """Validate (load, agents), broadcast, and run a per-element kernel into a new array."""
     load = check("load_erl", as_float("load_erl", load_erl), lower=0.0, expected="Erlangs >= 0")
     n = check_integral("agents", as_float("agents", agents), expected="whole agents >= 0")
     shape, flat = broadcast(load_erl=load, agents=n)
     out = np.empty(flat["load_erl"].shape[0], dtype=np.float64)
-    _kernels.erlang_b_batch(flat["load_erl"], flat["agents"].astype(np.int64), out)
+    kernel(flat["load_erl"], flat["agents"].astype(np.int64), out)
     return out.reshape(shape)
+
+
+def erlang_b(load_erl: ArrayLike, agents: ArrayLike) -> FloatArray:
+    """Erlang B blocking probability (M/M/N/N) for offered load ``load_erl`` and ``agents``."""
+    return _servers_batch(load_erl, agents, _kernels.erlang_b_batch)
 
 
 def erlang_c(load_erl: ArrayLike, agents: ArrayLike) -> FloatArray:
     """Erlang C probability of waiting (M/M/N); 1 when ``agents`` ≤ load (unstable)."""
-    load = check("load_erl", as_float("load_erl", load_erl), lower=0.0, expected="Erlangs >= 0")
-    n = check_integral("agents", as_float("agents", agents), expected="whole agents >= 0")
-    shape, flat = broadcast(load_erl=load, agents=n)
-    out = np.empty(flat["load_erl"].shape[0], dtype=np.float64)
-    _kernels.erlang_c_batch(flat["load_erl"], flat["agents"].astype(np.int64), out)
-    return out.reshape(shape)
+    return _servers_batch(load_erl, agents, _kernels.erlang_c_batch)
 
 
 def fte(agents: ArrayLike, shrinkage: ArrayLike) -> FloatArray:

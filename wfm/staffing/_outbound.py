@@ -61,36 +61,33 @@ def _dials_per_contact(
                 field="dials_per_contact",
                 expected="one way to state the dialling effort",
             )
-        return check(
-            "dials_per_contact",
-            as_float("dials_per_contact", dials_per_contact),
-            lower=1.0,
-            expected="dials per contact >= 1",
-        )
+        return _dials(dials_per_contact)
     if connect_rate is None or contact_rate is None:
         raise InputError(
             "dials_per_contact: missing; give it, or both connect_rate and contact_rate",
             field="dials_per_contact",
             expected="dials per contact >= 1",
         )
-    conn = check(
-        "connect_rate",
-        as_float("connect_rate", connect_rate),
-        lower=0.0,
-        lower_open=True,
-        upper=1.0,
-        expected="a share in (0, 1]",
-    )
-    cont = check(
-        "contact_rate",
-        as_float("contact_rate", contact_rate),
-        lower=0.0,
-        lower_open=True,
-        upper=1.0,
-        expected="a share in (0, 1]",
-    )
+    conn = _share("connect_rate", connect_rate)
+    cont = _share("contact_rate", contact_rate)
     result: FloatArray = 1.0 / (conn * cont)
     return result
+
+
+def _share(name: str, value: ArrayLike) -> FloatArray:
+    return check(
+        name,
+        as_float(name, value),
+        lower=0.0,
+        lower_open=True,
+        upper=1.0,
+        expected="a share in (0, 1]",
+    )
+
+
+def _dials(value: ArrayLike) -> FloatArray:
+    name = "dials_per_contact"
+    return check(name, as_float(name, value), lower=1.0, expected="dials per contact >= 1")
 
 
 def _positive(name: str, value: ArrayLike, *, allow_zero: bool = False) -> FloatArray:
@@ -138,14 +135,7 @@ def outbound_workload(
             upper=24.0,
             expected="hours in (0, 24]",
         ),
-        "occupancy": check(
-            "occupancy",
-            as_float("occupancy", occupancy),
-            lower=0.0,
-            lower_open=True,
-            upper=1.0,
-            expected="a share in (0, 1]",
-        ),
+        "occupancy": _share("occupancy", occupancy),
     }
     shape, f = broadcast(**arrays)
     dials = f["contacts"] * f["dials_per_contact"]
@@ -184,21 +174,9 @@ def outbound_agents(
         "contacts": _positive("contacts", contacts, allow_zero=True),
         "aht_s": _positive("aht_s", aht_s),
         "interval_s": _positive("interval_s", interval_s),
-        "dials_per_contact": check(
-            "dials_per_contact",
-            as_float("dials_per_contact", dials_per_contact),
-            lower=1.0,
-            expected="dials per contact >= 1",
-        ),
+        "dials_per_contact": _dials(dials_per_contact),
         "attempt_s": _positive("attempt_s", attempt_s, allow_zero=True),
-        "occupancy": check(
-            "occupancy",
-            as_float("occupancy", occupancy),
-            lower=0.0,
-            lower_open=True,
-            upper=1.0,
-            expected="a share in (0, 1]",
-        ),
+        "occupancy": _share("occupancy", occupancy),
     }
     shape, f = broadcast(**arrays)
     work_s = f["contacts"] * (f["aht_s"] + (f["dials_per_contact"] - 1.0) * f["attempt_s"])
