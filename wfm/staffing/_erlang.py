@@ -70,6 +70,27 @@ class StaffingResult:
         return tuple(self.agents.shape)
 
 
+def _result(
+    model: Model,
+    agents: IntArray,
+    load: FloatArray,
+    out: list[FloatArray],
+    shape: tuple[int, ...],
+) -> StaffingResult:
+    """Reshape the flat kernel outputs (sl, asa_s, p_wait, abandon_rate, occupancy)."""
+    sl, asa, pw, ab, occ = (o.reshape(shape) for o in out)
+    return StaffingResult(
+        model=model,
+        agents=agents.reshape(shape),
+        load_erl=load.reshape(shape),
+        sl=sl,
+        asa_s=asa,
+        occupancy=occ,
+        p_wait=pw,
+        abandon_rate=ab,
+    )
+
+
 def _check_model(model: str) -> Model:
     if model not in _MODELS:
         raise InputError(
@@ -171,17 +192,7 @@ def service_level(
         flat["patience_s"],
         *out,
     )
-    sl, asa, pw, ab, occ = (o.reshape(shape) for o in out)
-    return StaffingResult(
-        model=m,
-        agents=agents_i.reshape(shape),
-        load_erl=load.reshape(shape),
-        sl=sl,
-        asa_s=asa,
-        occupancy=occ,
-        p_wait=pw,
-        abandon_rate=ab,
-    )
+    return _result(m, agents_i, load, out, shape)
 
 
 def _optional_target(
@@ -283,17 +294,7 @@ def required_agents(
             row=failed if shape else None,
             expected="a target below 1 that more agents can reach",
         )
-    sl, asa, pw, ab, occ = (o.reshape(shape) for o in out)
-    return StaffingResult(
-        model=m,
-        agents=agents.reshape(shape),
-        load_erl=load.reshape(shape),
-        sl=sl,
-        asa_s=asa,
-        occupancy=occ,
-        p_wait=pw,
-        abandon_rate=ab,
-    )
+    return _result(m, agents, load, out, shape)
 
 
 def _servers_batch(load_erl: ArrayLike, agents: ArrayLike, kernel: Any) -> FloatArray:
