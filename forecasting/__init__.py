@@ -1,8 +1,51 @@
 """Interval call-volume and AHT forecasting (engine layer).
 
-Not built yet: issue 4 builds it (estimator protocol ``fit(history) -> self``,
-``predict(at, level=(80, 95))`` returning the demand frame of ``wfm.contracts``).
-The package exists so that the layering rules hold from the first commit.
+One estimator protocol: ``Model(tz=..., calendar=...).fit(history) -> self`` and
+``.predict(at, level=(80, 95)) -> demand frame`` (``project, ts, calls, aht_s`` and
+``calls_lo_80 … calls_hi_95``; see ``wfm.contracts.DEMAND``). Models: ``SeasonalNaive``,
+``SlotMean`` (same slot, last four weeks), ``DailyEtsProfile`` (statsmodels exponential
+smoothing on daily totals × intraday profile), ``MstlModel`` (statsmodels MSTL),
+``CalendarRegression`` (time-weighted calendar regression on daily totals × profile) and
+``Combination``. ``backtest`` scores them on rolling origins; ``AutoForecaster`` picks per
+project from a backtest inside the training history.
 """
 
-__all__: list[str] = []
+from forecasting._backtest import (
+    AUTO_CANDIDATES,
+    AutoForecaster,
+    BacktestResult,
+    backtest,
+    origins_of,
+)
+from forecasting._calendar import EVENT_KINDS, Calendar, DayInfo
+from forecasting._models import (
+    MODELS,
+    CalendarRegression,
+    Combination,
+    DailyEtsProfile,
+    Forecaster,
+    MstlModel,
+    SeasonalNaive,
+    SlotMean,
+    make_model,
+)
+
+__all__ = [
+    "AUTO_CANDIDATES",
+    "EVENT_KINDS",
+    "MODELS",
+    "AutoForecaster",
+    "BacktestResult",
+    "Calendar",
+    "CalendarRegression",
+    "Combination",
+    "DailyEtsProfile",
+    "DayInfo",
+    "Forecaster",
+    "MstlModel",
+    "SeasonalNaive",
+    "SlotMean",
+    "backtest",
+    "make_model",
+    "origins_of",
+]

@@ -40,6 +40,7 @@ from wfm.grid import _BadTime, _parse_site_time, check_tz
 
 __all__ = [
     "ACTIVITIES",
+    "CALL_HISTORY",
     "DEMAND",
     "HISTORY",
     "KPIS",
@@ -193,6 +194,18 @@ HISTORY = FrameSchema(
     ),
 )
 """Observed contacts per project and interval start: ``calls`` offered, ``aht_s`` handle time."""
+
+CALL_HISTORY = FrameSchema(
+    name="history",
+    keys=("project", "ts"),
+    columns=(
+        Column("project", "str"),
+        Column("ts", "ts"),
+        Column("calls", "float", min_value=0.0),
+        Column("aht_s", "float", min_value=0.0, required=False, nullable=True),
+    ),
+)
+"""History for forecasting: like ``HISTORY`` but ``aht_s`` may be absent (calls only)."""
 
 _BOUNDS = ("calls_lo_95", "calls_lo_80", "calls", "calls_hi_80", "calls_hi_95")
 
