@@ -29,6 +29,7 @@ from forecasting._models import (
     SlotMean,
     make_model,
 )
+from forecasting._prep import horizon_at, infer_interval_min, prepare
 
 __all__ = [
     "AUTO_CANDIDATES",
@@ -46,6 +47,9 @@ __all__ = [
     "SeasonalNaive",
     "SlotMean",
     "backtest",
+    "horizon_at",
+    "infer_interval_min",
     "make_model",
     "origins_of",
+    "prepare",
 ]

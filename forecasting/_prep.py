@@ -22,7 +22,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-__all__ = ["ProjectHistory", "Slots", "local_slots", "prepare"]
+__all__ = ["ProjectHistory", "Slots", "horizon_at", "local_slots", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class ProjectHistory:
     open_minutes: dict[int, frozenset[int]]  # weekday → minutes of the day seen open
     gap_days: frozenset[int]  # ordinals of usual open weekdays absent from the history
     closed_holidays: frozenset[str]  # holidays (by name) the project closed on, never opened
+    open_holidays: frozenset[str]  # holidays (by name) the project worked
 
     def closed_on(self, info: DayInfo) -> bool:
         """Whether the project is closed on a day: a declared closure, or a holiday it closed
@@ -84,6 +85,15 @@ class ProjectHistory:
         return info.closed or (
             info.holiday and not info.declared and info.holiday_name in self.closed_holidays
         )
+
+    def likely_closed(self, info: DayInfo) -> bool:
+        """For planning days ahead: ``closed_on``, and a holiday never seen before follows
+        what the project did on most holidays it has seen (closed if it closed on more)."""
+        if self.closed_on(info):
+            return True
+        if info.holiday and not info.declared and info.holiday_name not in self.open_holidays:
+            return len(self.closed_holidays) > len(self.open_holidays)
+        return info.date.weekday() not in self.open_weekdays and not info.declared
 
     @property
     def last_day(self) -> int:
@@ -223,5 +233,52 @@ def _build(
         open_minutes=open_minutes,
         gap_days=gaps,
         closed_holidays=closed_names,
+        open_holidays=frozenset(open_names),
         _calendar=calendar,
     )
+
+
+def horizon_at(
+    projects: dict[str, ProjectHistory], *, calendar: Calendar, horizon_days: int
+) -> pd.DataFrame:
+    """The (project, ts) intervals of the ``horizon_days`` local days after each project's
+    history: on the interval grid of the history, on the weekdays and minutes of the day the
+    project opens (as its recent history shows), leaving out days the calendar closes."""
+    from wfm.grid import Grid
+
+    if horizon_days < 1:
+        raise InputError(
+            f"horizon_days: {horizon_days} is below 1",
+            field="horizon_days",
+            expected="a positive whole number of days",
+        )
+    parts: list[pd.DataFrame] = []
+    for project, ph in projects.items():
+        grid = Grid(tz=ph.tz, interval_min=ph.interval_min)
+        first = dt.date.fromordinal(ph.last_day + 1)
+        dates = [first + dt.timedelta(days=i) for i in range(horizon_days)]
+        for info in calendar.days(project, dates):
+            if ph.likely_closed(info):
+                continue
+            starts = grid.day(info.date)
+            local = starts.tz_convert(ph.tz)
+            minutes = local.hour * 60 + local.minute
+            weekday = info.date.weekday()
+            allowed = ph.open_minutes.get(weekday) or ph.open_minutes.get(
+                _nearest_open(ph, weekday), frozenset()
+            )
+            keep = np.fromiter((int(m) in allowed for m in minutes), dtype=bool, count=len(starts))
+            if keep.any():
+                parts.append(pd.DataFrame({"project": project, "ts": starts[keep]}))
+    if not parts:
+        return pd.DataFrame({"project": pd.Series(dtype=str), "ts": pd.Series(dtype="object")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _nearest_open(ph: ProjectHistory, weekday: int) -> int:
+    """An open weekday to borrow opening minutes from (for a declared opening on a day the
+    project usually closes)."""
+    for shift in range(1, 7):
+        if (weekday - shift) % 7 in ph.open_weekdays:
+            return (weekday - shift) % 7
+    return weekday
