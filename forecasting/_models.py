@@ -134,6 +134,7 @@ class Forecaster:
             idx = np.flatnonzero(projects == project)
             ph = self.history_[project]
             rows = self._rows(ph, frame["ts"].iloc[idx], idx)
+            _check_grid(project, rows.slots, frame["ts"].iloc[idx], ph.interval_min)
             calls[idx] = self._masked_point(self.state_[project], ph, rows)
             aht[idx] = self.aht_[project].predict(rows.slots)
             phi[idx] = self.dispersion_[project]
@@ -234,6 +235,32 @@ class Forecaster:
         if denominator <= 0.0:
             return 0.0
         return max(float(np.sum((y - mu) ** 2 - mu)) / denominator, 0.0)
+
+
+def _check_grid(project: str, slots: Slots, ts: pd.Series, interval_min: int) -> None:
+    """``at`` must be on the history's interval grid (same length, same alignment)."""
+    off = slots.minute % interval_min != 0
+    if off.any():
+        i = int(np.argmax(off))
+        raise InputError(
+            f"at: project {project}: {ts.iloc[i]} is not on the history's {interval_min}-minute "
+            "grid",
+            field="ts",
+            row=i,
+            expected=f"interval starts on the {interval_min}-minute grid of the history",
+        )
+    steps = np.diff(np.sort(pd.DatetimeIndex(ts).asi8))
+    steps = steps[steps > 0]
+    if steps.size:
+        unit = pd.Timedelta(1, unit=pd.DatetimeIndex(ts).unit).total_seconds()
+        step_min = float(steps.min()) * unit / 60.0
+        if step_min < interval_min:
+            raise InputError(
+                f"at: project {project}: intervals {step_min:g} minutes apart, but the history "
+                f"has {interval_min}-minute intervals",
+                field="ts",
+                expected=f"{interval_min}-minute intervals, like the history",
+            )
 
 
 def _fallback_dispersion(ph: ProjectHistory) -> float:
