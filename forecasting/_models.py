@@ -237,6 +237,14 @@ class Forecaster:
         return max(float(np.sum((y - mu) ** 2 - mu)) / denominator, 0.0)
 
 
+def _one_blas_thread() -> Any:
+    """Small statsmodels fits run several times faster on one BLAS thread than on threads
+    fighting for two shared cores (measured: ETS on the samples 0.4 s vs 2–4 s)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _check_grid(project: str, slots: Slots, ts: pd.Series, interval_min: int) -> None:
     """``at`` must be on the history's interval grid (same length, same alignment)."""
     off = slots.minute % interval_min != 0
@@ -557,7 +565,7 @@ class DailyEtsProfile(Forecaster):
             if sel.size:
                 factor[w] = float(np.mean(sel))
         adjusted = np.log(totals / factor[weekdays])
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore")
             model = ExponentialSmoothing(
                 adjusted, trend="add", damped_trend=True, initialization_method="estimated"
@@ -614,7 +622,7 @@ class MstlModel(Forecaster):
                 field="history",
                 expected="at least two weeks",
             )
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore")
             res = MSTL(y, periods=(per_day, per_week)).fit()
         seasonal = np.asarray(res.seasonal, dtype=np.float64)
