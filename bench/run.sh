@@ -22,3 +22,4 @@ fi
 
 "$VENV/bin/python" bench/bench_staffing.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_whatif.py --out BENCHMARKS.md
+"$VENV/bin/python" bench/bench_forecast.py --out BENCHMARKS.md

@@ -72,8 +72,6 @@ class _Rows:
     days: tuple[DayInfo, ...]  # one per distinct date, aligned with ``day_numbers``
     day_numbers: IntArray
     day_of_row: npt.NDArray[np.intp]  # position in ``days`` of each row
-    # usual open weekdays inside the requested span with no row asked: closed days
-    closed_days: frozenset[int] = frozenset()
 
 
 class Forecaster:
@@ -162,21 +160,14 @@ class Forecaster:
         day_numbers, day_of_row = np.unique(slots.day_number, return_inverse=True)
         dates = [dt.date.fromordinal(int(d)) for d in day_numbers]
         days = tuple(self.calendar.days(ph.project, dates))
-        span = range(int(day_numbers[0]), int(day_numbers[-1]) + 1)
-        asked = {int(d) for d in day_numbers}
-        closed = frozenset(
-            d
-            for d in span
-            if d not in asked and dt.date.fromordinal(d).weekday() in ph.open_weekdays
-        )
-        return _Rows(index, slots, days, day_numbers.astype(np.int64), day_of_row, closed)
+        return _Rows(index, slots, days, day_numbers.astype(np.int64), day_of_row)
 
     def _masked_point(self, state: Any, ph: ProjectHistory, rows: _Rows) -> FloatArray:
         values = np.maximum(np.asarray(self.point(state, ph, rows), dtype=np.float64), 0.0)
         day_factor = np.ones(len(rows.days))
         for i, info in enumerate(rows.days):
             weekday = info.date.weekday()
-            if ph.closed_on(info) or (weekday not in ph.open_weekdays and not info.declared):
+            if ph.closed_on(info) or weekday not in ph.open_weekdays:
                 day_factor[i] = 0.0
             elif info.declared and not self.handles_uplift:
                 day_factor[i] = info.uplift
@@ -324,17 +315,55 @@ def _recent_normal_days(ph: ProjectHistory, weekday: int, k: int) -> IntArray:
     return days[-k:]
 
 
-def _slot_table(ph: ProjectHistory, days: IntArray) -> dict[int, float]:
-    """Mean calls per minute of the day over ``days`` (a slot missing on a day counts 0)."""
+def _slot_means(ph: ProjectHistory, days: IntArray, values: FloatArray) -> dict[int, float]:
+    """Mean of ``values`` (one per history row) per minute of the day over ``days``.
+
+    Keyed by local clock time and DST-safe: the two rows of a fall-back day's repeated hour
+    count as one (their mean), and a spring-forward day does not count for the minutes it
+    skips; otherwise a minute with no row on a day counts 0."""
     if days.size == 0:
         return {}
     sel = np.isin(ph.slots.day_number, days)
-    minutes = ph.slots.minute[sel]
-    calls = ph.calls[sel]
-    table: dict[int, float] = {}
-    for m in np.unique(minutes):
-        table[int(m)] = float(calls[minutes == m].sum()) / days.size
-    return table
+    day = ph.slots.day_number[sel]
+    minute = ph.slots.minute[sel]
+    vals = values[sel]
+    key = day * 1440 + minute
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    per_day_slot = np.bincount(inverse, weights=vals) / counts  # fall-back pairs averaged
+    slot_minute = uniq % 1440
+    totals = np.bincount(slot_minute, weights=per_day_slot, minlength=1440)
+    skipped = _skipped_minutes(ph, days)
+    out: dict[int, float] = {}
+    for m in np.unique(slot_minute):
+        denominator = days.size - skipped.get(int(m), 0)
+        if denominator > 0:
+            out[int(m)] = float(totals[m]) / denominator
+    return out
+
+
+def _skipped_minutes(ph: ProjectHistory, days: IntArray) -> dict[int, int]:
+    """Per minute of the day: how many of ``days`` skip it (spring-forward days)."""
+    from wfm.grid import Grid
+
+    grid = Grid(tz=ph.tz, interval_min=ph.interval_min)
+    full = 1440 // ph.interval_min
+    out: dict[int, int] = {}
+    for d in days:
+        date = dt.date.fromordinal(int(d))
+        starts = grid.day(date)
+        if len(starts) >= full:
+            continue
+        local = starts.tz_convert(ph.tz)
+        present = set((local.hour * 60 + local.minute).tolist())
+        for m in range(0, 1440, ph.interval_min):
+            if m not in present:
+                out[m] = out.get(m, 0) + 1
+    return out
+
+
+def _slot_table(ph: ProjectHistory, days: IntArray) -> dict[int, float]:
+    """Mean calls per minute of the day over ``days`` (see ``_slot_means``)."""
+    return _slot_means(ph, days, ph.calls)
 
 
 class SlotMean(Forecaster):
@@ -348,7 +377,13 @@ class SlotMean(Forecaster):
         self.k = k
 
     def fit_project(self, ph: ProjectHistory) -> dict[int, dict[int, float]]:
-        return {w: _slot_table(ph, _recent_normal_days(ph, w, self.k)) for w in range(7)}
+        tables: dict[int, dict[int, float]] = {}
+        for w in range(7):
+            table = _slot_table(ph, _recent_normal_days(ph, w, self.k))
+            # a minute the last k days all skipped (spring-forward): one more week back
+            wider = _slot_table(ph, _recent_normal_days(ph, w, self.k + 1))
+            tables[w] = {**{m: v for m, v in wider.items() if m not in table}, **table}
+        return tables
 
     def point(
         self, state: dict[int, dict[int, float]], ph: ProjectHistory, rows: _Rows
@@ -384,10 +419,9 @@ def _profiles(ph: ProjectHistory, k: int = 12) -> dict[int, dict[int, float]]:
         if days.size == 0:
             out[w] = {}
             continue
-        sel = np.isin(ph.slots.day_number, days)
-        share = ph.calls[sel] / np.array([totals[int(d)] for d in ph.slots.day_number[sel]])
-        minutes = ph.slots.minute[sel]
-        out[w] = {int(m): float(share[minutes == m].sum()) / days.size for m in np.unique(minutes)}
+        day_total = np.array([totals.get(int(d), 0.0) for d in ph.slots.day_number])
+        share = np.divide(ph.calls, day_total, out=np.zeros_like(ph.calls), where=day_total > 0)
+        out[w] = _slot_means(ph, days, share)
     return out
 
 
@@ -445,7 +479,7 @@ class CalendarRegression(Forecaster):
         ph: ProjectHistory,
         infos: Sequence[DayInfo],
         weekdays: IntArray,
-        closed_days: frozenset[int] = frozenset(),
+        asked_days: frozenset[int] = frozenset(),
     ) -> tuple[FloatArray, tuple[str, ...]]:
         open_days = sorted(ph.open_weekdays) or list(range(7))
         base = open_days[0]
@@ -463,7 +497,7 @@ class CalendarRegression(Forecaster):
             cols.append((b_end == k).astype(np.float64))
             names.append(f"month_end_{k}")
         cols.append(
-            np.array([self._after_closure(ph, i, closed_days) for i in infos], dtype=np.float64)
+            np.array([self._after_closure(ph, i, asked_days) for i in infos], dtype=np.float64)
         )
         names.append("after_closure")
         cols.append(np.array([float(i.holiday and not i.declared) for i in infos]))
@@ -471,21 +505,19 @@ class CalendarRegression(Forecaster):
         del base
         return np.column_stack(cols), tuple(names)
 
-    def _after_closure(
-        self, ph: ProjectHistory, info: DayInfo, closed_days: frozenset[int]
-    ) -> bool:
+    def _after_closure(self, ph: ProjectHistory, info: DayInfo, asked_days: frozenset[int]) -> bool:
         """Whether the business day before ``info.date`` was closed for this project: a day
-        missing from the history, a usual open day left out of the request, or (beyond both)
-        a day the calendar closes."""
+        missing from the history, or a future day the calendar closes. A day asked about in
+        the same request counts as open (asking is evidence of opening, never of closing)."""
         prev = info.date - dt.timedelta(days=1)
         while prev.weekday() >= 5:
             prev -= dt.timedelta(days=1)
         n = prev.toordinal()
-        if n in ph.gap_days or n in closed_days:
+        if n in ph.gap_days:
             return True
-        if n > ph.last_day:
-            # in the future: closed when the calendar says so
-            return ph.closed_on(self.calendar.days(ph.project, [prev])[0])
+        if n > ph.last_day and n not in asked_days:
+            # in the future and not asked about: closed when the calendar says so
+            return ph.likely_closed(self.calendar.days(ph.project, [prev])[0])
         return False
 
     def fit_project(self, ph: ProjectHistory) -> _RegressionState:
@@ -505,8 +537,9 @@ class CalendarRegression(Forecaster):
         w = 0.5 ** (age / self.half_life_days)
         sw = np.sqrt(w)
         a = x * sw[:, None]
-        penalty = self.ridge * np.eye(x.shape[1])
-        penalty[0, 0] = 0.0
+        # the ridge shrinks only the calendar effects, not the intercept and weekday terms
+        shrink = np.array([not (n == "intercept" or n.startswith("weekday_")) for n in names])
+        penalty = np.diag(self.ridge * shrink.astype(np.float64))
         # features never seen in the history carry no information: pin them at 0
         unseen = ~(np.abs(x) > 0).any(axis=0)
         penalty[unseen, unseen] = 1e6
@@ -525,9 +558,34 @@ class CalendarRegression(Forecaster):
 
     def point(self, state: _RegressionState, ph: ProjectHistory, rows: _Rows) -> FloatArray:
         weekdays = np.array([d.date.weekday() for d in rows.days], dtype=np.int64)
-        x, _ = self._design(ph, rows.days, weekdays, rows.closed_days)
+        x, _ = self._design(ph, rows.days, weekdays, frozenset(rows.day_numbers.tolist()))
         totals = np.exp(x @ state.beta + state.level)
         return totals[rows.day_of_row] * _profile_values(state.profiles, rows)
+
+
+def _weekday_factors(
+    day_number: IntArray, weekday: IntArray, totals: FloatArray, weeks: int = 8
+) -> FloatArray:
+    """Multiplicative weekday factors (mean 1 over the weekdays seen) from a two-way fit
+    log(total) = week effect + weekday effect over the last ``weeks`` calendar weeks, so
+    that neither missing days nor the level's drift bias them."""
+    recent = day_number > day_number[-1] - 7 * weeks
+    week = (day_number[recent] - 1) // 7  # ordinal 1 is a Monday: weeks run Monday–Sunday
+    wd = weekday[recent]
+    y = np.log(totals[recent])
+    weeks_seen = np.unique(week)
+    days_seen = np.unique(wd)
+    x = np.zeros((y.size, weeks_seen.size + days_seen.size - 1))
+    x[np.arange(y.size), np.searchsorted(weeks_seen, week)] = 1.0
+    for j, w in enumerate(days_seen[1:]):
+        x[:, weeks_seen.size + j] = wd == w
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    effect = np.zeros(7)
+    effect[days_seen[1:]] = coef[weeks_seen.size :]
+    effect[days_seen] -= effect[days_seen].mean()
+    factor = np.ones(7)
+    factor[days_seen] = np.exp(effect[days_seen])
+    return factor
 
 
 @dataclass(frozen=True)
@@ -557,13 +615,7 @@ class DailyEtsProfile(Forecaster):
                 field="history",
                 expected="at least two weeks of history",
             )
-        trend = pd.Series(totals).rolling(7, center=True, min_periods=3).mean().to_numpy()
-        ratio = totals / trend
-        factor = np.ones(7)
-        for w in range(7):
-            sel = ratio[weekdays == w][-8:]
-            if sel.size:
-                factor[w] = float(np.mean(sel))
+        factor = _weekday_factors(ph.day_number[use], weekdays, totals)
         adjusted = np.log(totals / factor[weekdays])
         with warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore")

@@ -93,7 +93,9 @@ class ProjectHistory:
             return True
         if info.holiday and not info.declared and info.holiday_name not in self.open_holidays:
             return len(self.closed_holidays) > len(self.open_holidays)
-        return info.date.weekday() not in self.open_weekdays and not info.declared
+        # a declared uplift multiplies a day the project works; it does not open a weekday
+        # the project never works (ask for those intervals explicitly)
+        return info.date.weekday() not in self.open_weekdays
 
     @property
     def last_day(self) -> int:
@@ -241,9 +243,10 @@ def _build(
 def horizon_at(
     projects: dict[str, ProjectHistory], *, calendar: Calendar, horizon_days: int
 ) -> pd.DataFrame:
-    """The (project, ts) intervals of the ``horizon_days`` local days after each project's
-    history: on the interval grid of the history, on the weekdays and minutes of the day the
-    project opens (as its recent history shows), leaving out days the calendar closes."""
+    """The (project, ts) intervals of the ``horizon_days`` local days after the history (the
+    day after its last day, the same days for every project): on the interval grid of the
+    history, on the weekdays and minutes of the day each project opens (as its recent history
+    shows), leaving out days the calendar closes."""
     from wfm.grid import Grid
 
     if horizon_days < 1:
@@ -253,10 +256,12 @@ def horizon_at(
             expected="a positive whole number of days",
         )
     parts: list[pd.DataFrame] = []
+    if not projects:
+        return pd.DataFrame({"project": pd.Series(dtype=str), "ts": pd.Series(dtype="object")})
+    first = dt.date.fromordinal(max(ph.last_day for ph in projects.values()) + 1)
+    dates = [first + dt.timedelta(days=i) for i in range(horizon_days)]
     for project, ph in projects.items():
         grid = Grid(tz=ph.tz, interval_min=ph.interval_min)
-        first = dt.date.fromordinal(ph.last_day + 1)
-        dates = [first + dt.timedelta(days=i) for i in range(horizon_days)]
         for info in calendar.days(project, dates):
             if ph.likely_closed(info):
                 continue
@@ -264,21 +269,10 @@ def horizon_at(
             local = starts.tz_convert(ph.tz)
             minutes = local.hour * 60 + local.minute
             weekday = info.date.weekday()
-            allowed = ph.open_minutes.get(weekday) or ph.open_minutes.get(
-                _nearest_open(ph, weekday), frozenset()
-            )
+            allowed = ph.open_minutes.get(weekday, frozenset())
             keep = np.fromiter((int(m) in allowed for m in minutes), dtype=bool, count=len(starts))
             if keep.any():
                 parts.append(pd.DataFrame({"project": project, "ts": starts[keep]}))
     if not parts:
         return pd.DataFrame({"project": pd.Series(dtype=str), "ts": pd.Series(dtype="object")})
     return pd.concat(parts, ignore_index=True)
-
-
-def _nearest_open(ph: ProjectHistory, weekday: int) -> int:
-    """An open weekday to borrow opening minutes from (for a declared opening on a day the
-    project usually closes)."""
-    for shift in range(1, 7):
-        if (weekday - shift) % 7 in ph.open_weekdays:
-            return (weekday - shift) % 7
-    return weekday

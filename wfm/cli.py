@@ -1,4 +1,4 @@
-"""The ``wfm`` command line (adapter layer): what-if staffing and the sample centre.
+"""The ``wfm`` command line (adapter layer): what-if staffing, forecasting and the sample centre.
 
 Every command calls ``wfm.services``; errors print one line on stderr and exit with code 2.
 """
@@ -9,18 +9,36 @@ import datetime as dt
 import json
 import math
 import sys
+import threading
 from collections.abc import Hashable, Mapping
 from enum import StrEnum
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated, NoReturn
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from typer.exceptions import TyperException
 
-from wfm.errors import WfmError
+from wfm.errors import InputError, WfmError
+from wfm.services.forecasting import (
+    MODEL_NAMES,
+    BacktestResult,
+    ForecastResult,
+    auto_choices,
+    check_model,
+)
 from wfm.services.staffing import IntervalStaffing, Scenario, WhatIfResult, staff_interval
 
 __all__ = ["app", "main"]
@@ -303,6 +321,358 @@ def samples(
     console = Console()
     for path in summary.files:
         console.print(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------------------------
+# forecasting
+
+forecast_app = typer.Typer(
+    help=(
+        "Forecast calls, AHT and 80/95 % bounds per project and interval into a demand CSV "
+        "(give exactly one of --at FILE and --horizon-days N), or backtest the models."
+    ),
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(forecast_app, name="forecast")
+
+_MODEL_HELP = "auto (per project, from a backtest inside the history) or one of: " + ", ".join(
+    n for n in MODEL_NAMES if n != "auto"
+)
+
+
+class _ProgressBar:
+    """A transient rich progress bar on stderr, fed by a service's ``progress`` callback.
+
+    It appears only on a terminal and only once the work has run for ``delay_s`` (so quick
+    runs print nothing), and it is gone when the work ends: stdout carries only the result."""
+
+    def __init__(self, title: str, *, delay_s: float = 1.0) -> None:
+        self._console = Console(stderr=True)
+        self._delay_s = delay_s
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
+        self._task = self._progress.add_task(title, total=None)
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._shown = False
+        self._closed = False
+
+    def __enter__(self) -> _ProgressBar:
+        if self._console.is_terminal and not self._console.is_dumb_terminal:
+            self._timer = threading.Timer(self._delay_s, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def _show(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._progress.start()
+                self._shown = True
+
+    def update(self, done: int, total: int, label: str) -> None:
+        self._progress.update(self._task, completed=done, total=total, description=label)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._shown:
+                self._progress.stop()
+
+
+def _models_option(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise InputError(
+            f"--models: {value!r} names no model",
+            field="models",
+            expected="comma-separated names, e.g. seasonal_naive,slot_mean_4",
+        )
+    for name in names:
+        check_model(name)
+    return names
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+@forecast_app.callback(invoke_without_command=True)
+def forecast(
+    ctx: typer.Context,
+    history: Annotated[
+        Path | None, typer.Option(help="History CSV: project, ts, calls[, aht_s].")
+    ] = None,
+    at: Annotated[
+        Path | None, typer.Option(help="CSV of the intervals to forecast: project, ts.")
+    ] = None,
+    horizon_days: Annotated[
+        int | None,
+        typer.Option("--horizon-days", min=1, help="Forecast the next N days after the history."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Demand CSV to write.")] = None,
+    model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "auto",
+    tz: Annotated[
+        str | None, typer.Option(help="Site time zone (default: site.json beside --history).")
+    ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Holiday calendar country (default: site.json).")
+    ] = None,
+    subdiv: Annotated[
+        str | None, typer.Option(help="Holiday calendar subdivision (default: site.json).")
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="Events CSV (default: events.csv beside --history).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Forecast calls, AHT and 80/95 % bounds per project and interval into a demand CSV
+    (exactly one of --at FILE and --horizon-days N); without a subcommand only."""
+    given = [
+        name
+        for name, value in (
+            ("--history", history),
+            ("--at", at),
+            ("--horizon-days", horizon_days),
+            ("--out", out),
+            ("--tz", tz),
+            ("--country", country),
+            ("--subdiv", subdiv),
+            ("--events", events),
+        )
+        if value is not None
+    ]
+    if ctx.invoked_subcommand is not None:
+        if given or model != "auto" or as_json:
+            option = given[0] if given else ("--model" if model != "auto" else "--json")
+            raise InputError(
+                f"{option}: options of `wfm forecast` go after it, not before "
+                f"`{ctx.invoked_subcommand}`; see wfm forecast {ctx.invoked_subcommand} --help",
+                field=option.lstrip("-"),
+            )
+        return
+    if history is None:
+        raise InputError("--history: missing; expected the history CSV", field="history")
+    if (at is None) == (horizon_days is None):
+        raise InputError(
+            "give exactly one of --at FILE and --horizon-days N"
+            + (" (got both)" if at is not None else " (got neither)"),
+            field="horizon_days",
+            expected="--at FILE or --horizon-days N",
+        )
+    if out is None:
+        raise InputError("--out: missing; expected the demand CSV to write", field="out")
+    check_model(model)
+    from wfm.services.forecasting import forecast_files
+
+    with _ProgressBar(f"forecast ({model})") as bar:
+        result = forecast_files(
+            history,
+            at_path=at,
+            horizon_days=horizon_days,
+            out_path=out,
+            model=model,
+            tz=tz,
+            country=country,
+            subdiv=subdiv,
+            events_path=events,
+            progress=bar.update,
+        )
+    if as_json:
+        typer.echo(json.dumps(_forecast_payload(result), allow_nan=False))
+        return
+    _print_forecast(result)
+
+
+def _forecast_payload(r: ForecastResult) -> dict[str, object]:
+    return {
+        "out": None if r.out_path is None else str(r.out_path),
+        "model": r.model,
+        "tz": r.tz,
+        "horizon_days": r.horizon_days,
+        "intervals": len(r.demand),
+        "calls": float(r.demand["calls"].sum()),
+        "projects": [
+            {
+                "project": p.project,
+                "model": p.model,
+                "intervals": p.intervals,
+                "calls": p.calls,
+                "mean_band_80": p.mean_band_80,
+                "first_ts": None if p.first_ts is None else p.first_ts.isoformat(),
+                "last_ts": None if p.last_ts is None else p.last_ts.isoformat(),
+            }
+            for p in r.projects
+        ],
+        "selection": {
+            project: {m: _finite(v) for m, v in scores.items()}
+            for project, scores in r.selection.items()
+        },
+        "timings_s": dict(r.timings_s),
+    }
+
+
+def _print_forecast(r: ForecastResult) -> None:
+    console = Console()
+    starts = [p.first_ts for p in r.projects if p.first_ts is not None]
+    ends = [p.last_ts for p in r.projects if p.last_ts is not None]
+    span = f"the next {r.horizon_days} days" if r.horizon_days is not None else "the --at intervals"
+    if starts and ends:
+        span += f", {min(starts):%Y-%m-%d} to {max(ends):%Y-%m-%d}"
+    table = Table(
+        title=f"Forecast ({r.model}) for {span} ({r.tz})",
+        caption="80 % band: mean width of the 80 % prediction interval, calls per interval",
+    )
+    table.add_column("project", no_wrap=True)
+    table.add_column("model", no_wrap=True)
+    for name in ("dates", "intervals", "calls", "80 % band"):
+        table.add_column(name, justify="right")
+    for p in r.projects:
+        dates = (
+            "—"
+            if p.first_ts is None or p.last_ts is None
+            else f"{p.first_ts:%m-%d}…{p.last_ts:%m-%d}"
+        )
+        table.add_row(
+            p.project,
+            p.model,
+            dates,
+            str(p.intervals),
+            f"{p.calls:,.0f}",
+            f"{p.mean_band_80:.1f}",
+        )
+    console.print(table)
+    console.print(f"wrote {r.out_path} ({len(r.demand)} intervals)")
+
+
+@forecast_app.command("backtest")
+def forecast_backtest(
+    history: Annotated[Path, typer.Option(help="History CSV: project, ts, calls[, aht_s].")],
+    origins: Annotated[int, typer.Option(min=1, help="Rolling origins (blocks).")] = 4,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=1, help="Days forecast from each origin.")
+    ] = 10,
+    models: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated models to score (default: all and auto)."),
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="Site time zone (default: site.json beside --history).")
+    ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Holiday calendar country (default: site.json).")
+    ] = None,
+    subdiv: Annotated[
+        str | None, typer.Option(help="Holiday calendar subdivision (default: site.json).")
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="Events CSV (default: events.csv beside --history).")
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Write a plotly page.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """Score the models on rolling origins: wMAPE, MASE, bias, interval coverage, AHT wMAPE."""
+    from wfm.services.forecasting import backtest_files
+
+    names = _models_option(models)
+    with _ProgressBar("backtest") as bar:
+        result = backtest_files(
+            history,
+            origins=origins,
+            horizon_days=horizon_days,
+            models=names,
+            tz=tz,
+            country=country,
+            subdiv=subdiv,
+            events_path=events,
+            progress=bar.update,
+        )
+    if html is not None:
+        from wfm.services.plots import write_backtest_html
+
+        write_backtest_html(result, html)
+    choice = auto_choices(result)
+    if as_json:
+        scores = result.scores
+        payload = {
+            "origins": [o.isoformat() for o in result.origins],
+            "horizon_days": result.horizon_days,
+            "models": sorted(str(m) for m in result.table()["model"].unique()),
+            "scores": _records(result.table()),
+            "by_horizon_day": _records(scores[scores["horizon_day"] > 0]),
+            "auto_choice": choice,
+            "timings_s": dict(result.timings_s),
+            "html": None if html is None else str(html),
+        }
+        typer.echo(json.dumps(payload, default=_json_default, allow_nan=False))
+        return
+    _print_backtest(result, choice, html)
+
+
+def _pct(value: object) -> str:
+    v = float(str(value))
+    if not math.isfinite(v):
+        return "—"
+    text = f"{100.0 * v:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def _print_backtest(r: BacktestResult, choice: Mapping[str, str], html: Path | None) -> None:
+    console = Console()
+    origins = ", ".join(o.isoformat() for o in r.origins)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+        title=f"Backtest: {len(r.origins)} origins × {r.horizon_days} days ({origins})",
+        caption=(
+            "in %: wMAPE, bias, coverage of the 80/95 % intervals, AHT wMAPE; best wMAPE first; "
+            "◀ the candidate auto's rule (lowest wMAPE) picks here; s: the model's "
+            "fit + predict time over all projects and origins"
+        ),
+    )
+    table.add_column("project", no_wrap=True)
+    table.add_column("model", no_wrap=True)
+    for name in ("wMAPE\n%", "MASE", "bias\n%", "cover\n80 %", "cover\n95 %", "AHT\n%", "s"):
+        table.add_column(name, justify="right", no_wrap=True)
+    previous: str | None = None
+    for rec in r.table().to_dict(orient="records"):
+        project, model = str(rec["project"]), str(rec["model"])
+        if previous is not None and project != previous:
+            table.add_section()
+        mase = float(str(rec["mase"]))
+        table.add_row(
+            project if project != previous else "",
+            f"{model} ◀" if choice.get(project) == model else model,
+            _pct(rec["wmape"]),
+            "—" if not math.isfinite(mase) else f"{mase:.2f}",
+            _pct(rec["bias"]),
+            _pct(rec["coverage_80"]),
+            _pct(rec["coverage_95"]),
+            _pct(rec["aht_wmape"]),
+            f"{r.timings_s.get(model, float('nan')):.1f}",
+        )
+        previous = project
+    console.print(table)
+    if html is not None:
+        console.print(f"HTML: {html}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from wfm.services.staffing import WhatIfResult
 
-__all__ = ["whatif_figure", "write_whatif_html"]
+if TYPE_CHECKING:
+    from wfm.services.forecasting import BacktestResult
+
+__all__ = ["backtest_figure", "whatif_figure", "write_backtest_html", "write_whatif_html"]
 
 
 def whatif_figure(result: WhatIfResult) -> Any:
@@ -59,4 +64,139 @@ def write_whatif_html(result: WhatIfResult, path: Path) -> Path:
     """Write the what-if page as a self-contained HTML file (plotly.js embedded)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     whatif_figure(result).write_html(path, include_plotlyjs=True, full_html=True)
+    return path
+
+
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+
+
+def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (sorted by ``ts``) plus an empty row inside every break longer than one
+    interval (closed nights, closed days), so that lines stop there instead of bridging it."""
+    if len(rows) < 2:
+        return rows
+    steps = rows["ts"].diff()
+    step = steps.dropna().min()
+    breaks = rows.loc[steps > step, "ts"]
+    if breaks.empty:
+        return rows
+    gaps = pd.DataFrame({"ts": breaks - step / 2})
+    return pd.concat([rows, gaps], ignore_index=True).sort_values("ts", kind="stable")
+
+
+def backtest_figure(result: BacktestResult) -> Any:
+    """Per project (one row each): left, the actual calls and the forecast of the project's
+    best model (lowest overall wMAPE) with its 80 % prediction band over the backtest period;
+    right, every model's mean absolute error by interval of the day (local clock of the
+    timestamps, i.e. the site's)."""
+    import numpy as np
+    from plotly.subplots import make_subplots
+
+    table = result.table()
+    forecasts = result.forecasts
+    projects = sorted(str(p) for p in table["project"].unique())
+    models = sorted(str(m) for m in forecasts["model"].unique())
+    colors = {m: _PALETTE[i % len(_PALETTE)] for i, m in enumerate(models)}
+    best = {
+        str(p): str(rows.sort_values("wmape", kind="stable").iloc[0]["model"])
+        for p, rows in table.groupby("project", sort=True)
+    }
+    titles: list[str] = []
+    for p in projects:
+        titles.append(f"{p}: actual vs {best[p]} (80 % band)")
+        titles.append(f"{p}: mean absolute error by time of day")
+    fig = make_subplots(
+        rows=len(projects),
+        cols=2,
+        column_widths=[0.68, 0.32],
+        subplot_titles=titles,
+        vertical_spacing=0.08 / max(len(projects) / 3.0, 1.0),
+        horizontal_spacing=0.06,
+    )
+    for row, project in enumerate(projects, start=1):
+        mine = forecasts[forecasts["project"] == project]
+        top = _with_gaps(mine[mine["model"] == best[project]].sort_values("ts"))
+        fig.add_scatter(
+            x=top["ts"],
+            y=top["calls_hi_80"],
+            mode="lines",
+            line={"width": 0, "shape": "hv"},
+            hoverinfo="skip",
+            showlegend=False,
+            row=row,
+            col=1,
+        )
+        fig.add_scatter(
+            x=top["ts"],
+            y=top["calls_lo_80"],
+            mode="lines",
+            line={"width": 0, "shape": "hv"},
+            fill="tonexty",
+            fillcolor="rgba(31, 119, 180, 0.2)",
+            name="80 % band",
+            legendgroup="band",
+            showlegend=row == 1,
+            row=row,
+            col=1,
+        )
+        fig.add_scatter(
+            x=top["ts"],
+            y=top["calls"],
+            mode="lines",
+            line={"color": "#1f77b4", "width": 1.2, "shape": "hv"},
+            name="best model's forecast",
+            legendgroup="forecast",
+            showlegend=row == 1,
+            row=row,
+            col=1,
+        )
+        fig.add_scatter(
+            x=top["ts"],
+            y=top["actual"],
+            mode="lines",
+            line={"color": "black", "width": 1.0, "shape": "hv"},
+            name="actual",
+            legendgroup="actual",
+            showlegend=row == 1,
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(title_text="calls", row=row, col=1)
+        ts = mine["ts"].dt
+        hour = (ts.hour * 60 + ts.minute) / 60.0
+        error = (mine["actual"] - mine["calls"]).abs()
+        mae = error.groupby([mine["model"], hour]).mean()
+        for model in models:
+            if model not in mae.index.get_level_values(0):
+                continue
+            curve = mae.loc[model]
+            fig.add_scatter(
+                x=np.asarray(curve.index, dtype=float),
+                y=curve.to_numpy(),
+                mode="lines",
+                line={"color": colors[model], "width": 1.2},
+                name=model,
+                legendgroup=model,
+                showlegend=row == 1,
+                row=row,
+                col=2,
+            )
+        fig.update_xaxes(title_text="hour of day (local)", range=[0, 24], dtick=3, row=row, col=2)
+        fig.update_yaxes(title_text="MAE (calls)", row=row, col=2)
+    origins = ", ".join(str(o) for o in result.origins)
+    fig.update_layout(
+        title=(
+            f"Backtest: {len(result.origins)} origins ({origins}) of {result.horizon_days} days"
+        ),
+        height=300 * len(projects) + 140,
+        hovermode="x unified",
+        template="plotly_white",
+    )
+    return fig
+
+
+def write_backtest_html(result: BacktestResult, path: Path) -> Path:
+    """Write the backtest page as a self-contained HTML file (plotly.js embedded)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backtest_figure(result).write_html(path, include_plotlyjs=True, full_html=True)
     return path
