@@ -571,7 +571,7 @@ def forecast_backtest(
     ] = 10,
     models: Annotated[
         str | None,
-        typer.Option(help="Comma-separated models to score (default: all and auto)."),
+        typer.Option(help="Comma-separated models to score (default: all but mstl, and auto)."),
     ] = None,
     tz: Annotated[
         str | None, typer.Option(help="Site time zone (default: site.json beside --history).")
