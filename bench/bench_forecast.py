@@ -377,8 +377,9 @@ def bank_section(path: Path) -> list[str]:
         "(its own inner backtest on the training history).",
         "",
         "Sensitivity to unannounced gaps: a weekday missing from the data inside a forecast "
-        "block is not asked for, and the models read a usual open day left out of the request as "
-        "a known closure (the next day gets the after-closure uplift). Refitting `auto` at the "
+        "block is not asked for. The models never read a day left out of a request as a "
+        "closure (only the calendar closes days; a day asked about counts as open), so the "
+        "forecasts must not change when that day is asked for too. Refitting `auto` at the "
         "same origins and asking also for the non-holiday missing weekdays ("
         f"{', '.join(f'{d:%a %d %b}' for d in blind.gaps) or 'none'}), scored on the observed "
         f"rows only: wMAPE {pct(blind.wmape)} %, 80 % coverage {pct(blind.coverage_80, 1)} %.",

@@ -354,23 +354,23 @@ def _required_a_scalar(
     cap: int,
     bt: FloatArray,
     shift: float,
-) -> tuple[int, int, float, float, float, float, float]:
+) -> tuple[int, float, float, float, float, float]:
     """Minimal agents for Erlang A by a safeguarded secant search on whole agents.
 
     Every target is monotone in the number of agents, so the answer is the first feasible N
     and the search keeps a bracket: ``lo`` known infeasible, ``hi`` known feasible. ``lo``
     starts at the bound N·conc <= sl_target·a (the answered share is below servers/load, so
-    such N cannot reach the target); the first guess is the Erlang C answer for the same
-    service level, usually a few agents from the Erlang A one, less ``shift`` standard
-    deviations of the load (the caller passes what the previous interval needed: intervals of
-    one project differ little in it). Each next candidate is the secant root of the smallest
-    slack between the bracket ends (falling back to doubling steps, then bisection).
+    such N cannot reach the target). The first guess is load + ``shift`` standard deviations
+    of the load when the caller passes a hint (what the previous interval needed: intervals
+    of one project differ little in it), else the Erlang C answer for the same service level,
+    usually a few agents from the Erlang A one. Each next candidate is the secant root of the
+    smallest slack between the bracket ends (falling back to doubling steps, then bisection).
 
-    Returns (agents, Erlang C guess, sl, asa_s, p_wait, abandon_rate, occupancy); agents is
-    -1 past ``cap``. ``bt`` is a workspace of at least cap·conc + 1 floats for the Erlang B
-    values, filled as needed."""
+    Returns (agents, sl, asa_s, p_wait, abandon_rate, occupancy); agents is -1 past ``cap``.
+    ``bt`` is a workspace of at least cap·conc + 1 floats for the Erlang B values, filled as
+    needed."""
     if a <= 0.0:
-        return 0, 0, 1.0, 0.0, 0.0, 0.0, 0.0
+        return 0, 1.0, 0.0, 0.0, 0.0, 0.0
     bt[0] = 1.0
     filled = 0
     lo = max(int(math.ceil(sl_target * a / conc)) - 1, 0)
@@ -384,28 +384,30 @@ def _required_a_scalar(
     log_y = math.log(a * r)
     rho = math.exp(-theta_t)
     one_minus_rho = -math.expm1(-theta_t)
-    # Erlang C answer for the same service level, on the same table of 1/B
-    guess = int(math.floor(a / conc)) + 1
-    filled = _b_table(a, bt, filled, guess * conc)
-    while True:
-        s = guess * conc
-        pw = s / (bt[s] * (s - a) + a)
-        if 1.0 - pw * math.exp(-(s - a) * tau) >= sl_target or guess >= cap:
-            break
-        guess += 1
-        filled = _b_table(a, bt, filled, guess * conc)
-    n = max(guess, lo + 1)
     slope = math.nan
-    if shift != 0.0:
-        n = min(max(n - int(round(shift * math.sqrt(a / conc))), lo + 1), cap)
-    elif (guess - 1) * conc > a:
-        # the Erlang C service-level slope at the guess predicts the Erlang A one well enough
-        # for the second candidate (its curve has the same shape, shifted)
-        s_hi = guess * conc
-        s_lo = s_hi - conc
-        pw_hi = s_hi / (bt[s_hi] * (s_hi - a) + a)
-        pw_lo = s_lo / (bt[s_lo] * (s_lo - a) + a)
-        slope = pw_lo * math.exp(-(s_lo - a) * tau) - pw_hi * math.exp(-(s_hi - a) * tau)
+    if shift == shift:  # a hint: the previous interval's staffing, in load deviations
+        unit = math.sqrt(a / conc)
+        n = min(max(int(round(a / conc + shift * unit)), lo + 1), cap)
+    else:
+        # the Erlang C answer for the same service level, on the same table of 1/B
+        guess = int(math.floor(a / conc)) + 1
+        filled = _b_table(a, bt, filled, guess * conc)
+        while True:
+            s = guess * conc
+            pw = s / (bt[s] * (s - a) + a)
+            if 1.0 - pw * math.exp(-(s - a) * tau) >= sl_target or guess >= cap:
+                break
+            guess += 1
+            filled = _b_table(a, bt, filled, guess * conc)
+        n = max(guess, lo + 1)
+        if (guess - 1) * conc > a:
+            # the Erlang C service-level slope at the guess predicts the Erlang A one well
+            # enough for the second candidate (its curve has the same shape, shifted)
+            s_hi = guess * conc
+            s_lo = s_hi - conc
+            pw_hi = s_hi / (bt[s_hi] * (s_hi - a) + a)
+            pw_lo = s_lo / (bt[s_lo] * (s_lo - a) + a)
+            slope = pw_lo * math.exp(-(s_lo - a) * tau) - pw_hi * math.exp(-(s_hi - a) * tau)
     prev = -1
     f_prev = math.nan
     step = 1
@@ -433,17 +435,17 @@ def _required_a_scalar(
         else:
             lo, f_lo = n, f
         if hi >= 0 and hi - lo <= 1:
-            return hi, guess, best[0], best[1], best[2], best[3], best[4]
+            return hi, best[0], best[1], best[2], best[3], best[4]
         if hi < 0:  # nothing feasible yet: step up, doubling
             n = lo + step
             step *= 2
             if n > cap:
                 n = cap
                 if lo >= cap:
-                    return -1, guess, 0.0, math.inf, 1.0, 1.0, 1.0
+                    return -1, 0.0, math.inf, 1.0, 1.0, 1.0
             continue
         if math.isnan(f_lo):  # only feasible points so far: jump down, then double
-            if evals == 1 and slope > 0.0:
+            if evals == 1 and slope > 0.0:  # slope is NaN with a hint
                 n = max(hi - max(int(math.ceil(f_hi / slope)), 1), lo + 1)
             elif prev > hi and f_prev > f_hi:
                 # extrapolate the two feasible points; the curve steepens downward, so the
@@ -528,20 +530,20 @@ def required_batch(
         for i in range(n_items):
             biggest = max(biggest, _cap(load[i], max_occ[i], conc[i]) * conc[i] + 1)
     bt = np.empty(biggest, dtype=np.float64)
-    shift = 0.0
+    shift = math.nan  # no hint for the first interval
     for i in range(n_items):
         a = load[i]
         c = conc[i]
         if erlang_a:
             cap = _cap(a, max_occ[i], c)
-            n, guess, sl, asa, pw, ab, occ = _required_a_scalar(
+            n, sl, asa, pw, ab, occ = _required_a_scalar(
                 a, c, t_s[i], aht_s[i], patience_s[i], sl_target[i],
                 max_occ[i], max_asa_s[i], max_abandon[i], cap, bt, shift,
             )  # fmt: skip
             if n < 0:
                 return i
-            if a > 0.0 and guess > 0:
-                shift = (guess - n) / math.sqrt(a / c)
+            if a > 0.0 and n > 0:
+                shift = (n - a / c) / math.sqrt(a / c)
         else:
             n, sl, asa, pw = _required_c_scalar(
                 a, c, t_s[i], aht_s[i], sl_target[i], max_occ[i], max_asa_s[i]
