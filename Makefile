@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/wfm staff --calls 100 --interval-min 30 --aht-s 180 --sl 0.8 --within-s 20
-	$(BIN)/wfm whatif --demand data/samples/history.csv --start 2026-04-20 --end 2026-04-26 \
+	$(BIN)/wfm forecast --history data/samples/history.csv --horizon-days 7 --out out/demand.csv
+	$(BIN)/wfm whatif --demand out/demand.csv --projects data/samples \
 		--calls-scale 1.1 --aht-scale 1.05 --html out/whatif.html
-	@echo "demo: the what-if page is out/whatif.html"
+	@echo "demo: forecast out/demand.csv, what-if page out/whatif.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -263,7 +263,7 @@ def _cell(rec: Mapping[Hashable, object], key: str, digits: int) -> str:
     scen = float(str(rec[f"scenario_{key}"]))
     if math.isnan(base) and math.isnan(scen):
         return "—"
-    return f"{base:.{digits}f} → {scen:.{digits}f}"
+    return f"{base:.{digits}f}→{scen:.{digits}f}"
 
 
 def _print_whatif(r: WhatIfResult, *, csv: Path | None, html: Path | None) -> None:
@@ -281,11 +281,11 @@ def _print_whatif(r: WhatIfResult, *, csv: Path | None, html: Path | None) -> No
         title=title,
         caption="base → scenario" + (" per project and day" if per_day else " per project"),
     )
-    table.add_column("project")
+    table.add_column("project", no_wrap=True)
     if per_day:
-        table.add_column("date")
-    for name in ("agent-hours", "Δ", "FTE", "peak agents", "SL"):
-        table.add_column(name, justify="right")
+        table.add_column("date", no_wrap=True, min_width=10)
+    for name in ("agent-hours", "FTE", "peak", "SL"):
+        table.add_column(name, justify="right", no_wrap=True)
     rows = daily if per_day else r.by_project
     for rec in rows.to_dict(orient="records"):
         cells = [str(rec["project"])]
@@ -293,7 +293,6 @@ def _print_whatif(r: WhatIfResult, *, csv: Path | None, html: Path | None) -> No
             cells.append(str(rec["date"]))
         cells += [
             _cell(rec, "agent_hours", 1),
-            f"{float(str(rec['delta_agent_hours'])):+.1f}",
             _cell(rec, "fte", 1),
             _cell(rec, "peak_agents", 0),
             _cell(rec, "sl", 3),
