@@ -279,10 +279,16 @@ def _fallback_dispersion(ph: ProjectHistory) -> float:
 
 def _nb_interval(mu: FloatArray, phi: FloatArray, level: int) -> tuple[FloatArray, FloatArray]:
     """Central ``level`` % interval of a negative binomial with mean μ, variance μ + φμ²
-    (Poisson where φ = 0)."""
+    (Poisson where φ = 0), on whole calls.
+
+    Counts are discrete: the plain quantiles cover at least ``level`` % and, at a handful of
+    calls per interval, several points more (μ = 6: 85 % for an 80 % interval). Each bound
+    moves one call inward when that brings the interval's probability closer to ``level``, so
+    coverage is right on average instead of always above it."""
     from scipy import stats
 
     alpha = (100 - level) / 200.0
+    target = level / 100.0
     lo = np.zeros_like(mu)
     hi = np.zeros_like(mu)
     pos = mu > 0
@@ -291,19 +297,42 @@ def _nb_interval(mu: FloatArray, phi: FloatArray, level: int) -> tuple[FloatArra
     m = mu[pos]
     f = phi[pos]
     poisson = f <= 1e-9
-    lo_p = np.empty_like(m)
-    hi_p = np.empty_like(m)
-    if poisson.any():
-        lo_p[poisson] = stats.poisson.ppf(alpha, m[poisson])
-        hi_p[poisson] = stats.poisson.ppf(1 - alpha, m[poisson])
-    nb = ~poisson
-    if nb.any():
-        n = 1.0 / f[nb]
-        p = n / (n + m[nb])
-        lo_p[nb] = stats.nbinom.ppf(alpha, n, p)
-        hi_p[nb] = stats.nbinom.ppf(1 - alpha, n, p)
-    lo[pos] = np.minimum(lo_p, m)
-    hi[pos] = np.maximum(hi_p, m)
+    n = np.where(poisson, 1.0, 1.0 / np.where(poisson, 1.0, f))
+    p = n / (n + m)
+
+    def ppf(q: float) -> FloatArray:
+        out = np.asarray(stats.nbinom.ppf(q, n, p), dtype=np.float64)
+        if poisson.any():
+            out[poisson] = stats.poisson.ppf(q, m[poisson])
+        return out
+
+    def cdf(k: FloatArray) -> FloatArray:
+        out = np.asarray(stats.nbinom.cdf(k, n, p), dtype=np.float64)
+        if poisson.any():
+            out[poisson] = stats.poisson.cdf(k[poisson], m[poisson])
+        return out
+
+    lo_p = ppf(alpha)
+    hi_p = ppf(1.0 - alpha)
+    # P(lo ≤ Y ≤ hi) for the plain bounds and with either bound one call inward
+    below_lo = cdf(lo_p - 1.0)
+    below_lo_in = cdf(lo_p)
+    upto_hi = cdf(hi_p)
+    upto_hi_in = cdf(hi_p - 1.0)
+    best_lo, best_hi = lo_p, hi_p
+    best_gap = np.abs(upto_hi - below_lo - target)
+    for d_lo, d_hi, cov in (
+        (1.0, 0.0, upto_hi - below_lo_in),
+        (0.0, 1.0, upto_hi_in - below_lo),
+        (1.0, 1.0, upto_hi_in - below_lo_in),
+    ):
+        gap = np.abs(cov - target)
+        ok = (gap < best_gap - 1e-12) & (lo_p + d_lo <= hi_p - d_hi)
+        best_lo = np.where(ok, lo_p + d_lo, best_lo)
+        best_hi = np.where(ok, hi_p - d_hi, best_hi)
+        best_gap = np.where(ok, gap, best_gap)
+    lo[pos] = np.minimum(best_lo, m)
+    hi[pos] = np.maximum(best_hi, m)
     return lo, hi
 
 
