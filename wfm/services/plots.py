@@ -32,7 +32,7 @@ def whatif_figure(result: WhatIfResult) -> Any:
             ("base", result.base_requirements, "#1f77b4"),
             ("scenario", result.scenario_requirements, "#d62728"),
         ):
-            part = req[req["project"] == project]
+            part = _with_gaps(req.loc[req["project"] == project, ["ts", "agents"]])
             fig.add_scatter(
                 x=part["ts"],
                 y=part["agents"],
@@ -84,6 +84,19 @@ def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows, gaps], ignore_index=True).sort_values("ts", kind="stable")
 
 
+def _band_polygons(rows: pd.DataFrame) -> tuple[list[Any], list[Any]]:
+    """The 80 % band as one closed polygon per open stretch (``None`` between them), so the
+    fill never bridges a closed night the way a fill between two traces does."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    segment = rows["calls"].isna().cumsum()
+    for _, part in rows[rows["calls"].notna()].groupby(segment[rows["calls"].notna()]):
+        ts = list(part["ts"])
+        xs += [*ts, *ts[::-1], ts[0], None]
+        ys += [*part["calls_hi_80"], *part["calls_lo_80"][::-1], part["calls_hi_80"].iloc[0], None]
+    return xs, ys
+
+
 def backtest_figure(result: BacktestResult) -> Any:
     """Per project (one row each): left, the actual calls and the forecast of the project's
     best model (lowest overall wMAPE) with its 80 % prediction band over the backtest period;
@@ -116,23 +129,15 @@ def backtest_figure(result: BacktestResult) -> Any:
     for row, project in enumerate(projects, start=1):
         mine = forecasts[forecasts["project"] == project]
         top = _with_gaps(mine[mine["model"] == best[project]].sort_values("ts"))
+        band_x, band_y = _band_polygons(top)
         fig.add_scatter(
-            x=top["ts"],
-            y=top["calls_hi_80"],
+            x=band_x,
+            y=band_y,
             mode="lines",
-            line={"width": 0, "shape": "hv"},
-            hoverinfo="skip",
-            showlegend=False,
-            row=row,
-            col=1,
-        )
-        fig.add_scatter(
-            x=top["ts"],
-            y=top["calls_lo_80"],
-            mode="lines",
-            line={"width": 0, "shape": "hv"},
-            fill="tonexty",
+            line={"width": 0},
+            fill="toself",
             fillcolor="rgba(31, 119, 180, 0.2)",
+            hoverinfo="skip",
             name="80 % band",
             legendgroup="band",
             showlegend=row == 1,
