@@ -335,6 +335,20 @@ forecast_app = typer.Typer(
 )
 app.add_typer(forecast_app, name="forecast")
 
+# the site options shared by `forecast` and `forecast backtest`
+SiteTz = Annotated[
+    str | None, typer.Option(help="Site time zone (default: site.json beside --history).")
+]
+SiteCountry = Annotated[
+    str | None, typer.Option(help="Holiday calendar country (default: site.json).")
+]
+SiteSubdiv = Annotated[
+    str | None, typer.Option(help="Holiday calendar subdivision (default: site.json).")
+]
+SiteEvents = Annotated[
+    Path | None, typer.Option(help="Events CSV (default: events.csv beside --history).")
+]
+
 _MODEL_HELP = "auto (per project, from a backtest inside the history) or one of: " + ", ".join(
     n for n in MODEL_NAMES if n != "auto"
 )
@@ -428,18 +442,10 @@ def forecast(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Demand CSV to write.")] = None,
     model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "auto",
-    tz: Annotated[
-        str | None, typer.Option(help="Site time zone (default: site.json beside --history).")
-    ] = None,
-    country: Annotated[
-        str | None, typer.Option(help="Holiday calendar country (default: site.json).")
-    ] = None,
-    subdiv: Annotated[
-        str | None, typer.Option(help="Holiday calendar subdivision (default: site.json).")
-    ] = None,
-    events: Annotated[
-        Path | None, typer.Option(help="Events CSV (default: events.csv beside --history).")
-    ] = None,
+    tz: SiteTz = None,
+    country: SiteCountry = None,
+    subdiv: SiteSubdiv = None,
+    events: SiteEvents = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Forecast calls, AHT and 80/95 % bounds per project and interval into a demand CSV
@@ -572,18 +578,10 @@ def forecast_backtest(
         str | None,
         typer.Option(help="Comma-separated models to score (default: all but mstl, and auto)."),
     ] = None,
-    tz: Annotated[
-        str | None, typer.Option(help="Site time zone (default: site.json beside --history).")
-    ] = None,
-    country: Annotated[
-        str | None, typer.Option(help="Holiday calendar country (default: site.json).")
-    ] = None,
-    subdiv: Annotated[
-        str | None, typer.Option(help="Holiday calendar subdivision (default: site.json).")
-    ] = None,
-    events: Annotated[
-        Path | None, typer.Option(help="Events CSV (default: events.csv beside --history).")
-    ] = None,
+    tz: SiteTz = None,
+    country: SiteCountry = None,
+    subdiv: SiteSubdiv = None,
+    events: SiteEvents = None,
     html: Annotated[Path | None, typer.Option(help="Write a plotly page.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
 ) -> None:
