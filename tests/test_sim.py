@@ -1,0 +1,178 @@
+"""The ACD simulator against exact queueing theory, and its invariants from the call records.
+
+The checks read the flat call records with code of their own (nothing from ``wfm.sim``'s
+internals) and compare with ``wfm.staffing`` (itself checked against mpmath).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from wfm.sim import SimProject, simulate
+from wfm.staffing import service_level
+
+TZ = "Europe/Berlin"
+
+
+def one_queue(
+    calls: float, aht_s: float, agents: int, hours: int, patience_s: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[str, ...]], dict[str, SimProject]]:
+    ts = pd.date_range("2026-03-02 00:00", periods=2 * hours, freq="30min", tz=TZ)
+    demand = pd.DataFrame({"project": "p", "ts": ts, "calls": calls, "aht_s": aht_s})
+    end = ts[-1] + pd.Timedelta(hours=3)  # staffed past the last arrival: the queue drains
+    names = [f"A{i:02d}" for i in range(agents)]
+    schedule = pd.DataFrame(
+        {"agent": names, "start": ts[0], "end": end, "activity": "work", "project": None}
+    )
+    return (
+        demand,
+        schedule,
+        dict.fromkeys(names, ("p",)),
+        {"p": SimProject("p", answer_within_s=20.0, patience_s=patience_s, sl_target=0.8)},
+    )
+
+
+def steady_per_replication(records: pd.DataFrame, warmup_h: float, hours: int) -> pd.DataFrame:
+    """Per replication, over calls arriving after the warm-up: SL (answered within 20 s ÷
+    offered), ASA, abandonment — computed here from the records."""
+    t0 = records["arrival"].min().floor("D")
+    rel = (records["arrival"] - t0).dt.total_seconds() / 3600.0
+    keep = records[(rel >= warmup_h) & (rel < hours)]
+    out = []
+    for r, g in keep.groupby("replication"):
+        served = g["status"] == "served"
+        wait = g["wait_s"]
+        out.append(
+            {
+                "replication": r,
+                "sl": float(((wait <= 20.0) & served).sum() / len(g)),
+                "asa": float(wait[served].mean()),
+                "abandon": float((g["status"] == "abandoned").mean()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def ci(values: pd.Series) -> tuple[float, float]:
+    n = len(values)
+    half = stats.t.ppf(0.995, n - 1) * values.std(ddof=1) / math.sqrt(n)  # 99 %: few flakes
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def test_stationary_queue_matches_erlang_c() -> None:
+    demand, schedule, agents, projects = one_queue(100.0, 180.0, 14, hours=12)
+    res = simulate(demand, schedule, agents, projects, interval_min=30, replications=20,
+                   seed=3, records=True)  # fmt: skip
+    assert res.records is not None
+    per = steady_per_replication(res.records, warmup_h=2.0, hours=12)
+    exact = service_level(100.0, 180.0, 14, interval_s=1800, answer_within_s=20)
+    lo, hi = ci(per["sl"])
+    assert lo <= float(exact.sl) <= hi, (lo, float(exact.sl), hi)
+    lo, hi = ci(per["asa"])
+    assert lo <= float(exact.asa_s) <= hi, (lo, float(exact.asa_s), hi)
+
+
+def test_stationary_queue_with_patience_matches_erlang_a() -> None:
+    demand, schedule, agents, projects = one_queue(110.0, 180.0, 11, hours=12, patience_s=120.0)
+    res = simulate(demand, schedule, agents, projects, interval_min=30, replications=20,
+                   seed=5, records=True)  # fmt: skip
+    assert res.records is not None
+    per = steady_per_replication(res.records, warmup_h=2.0, hours=12)
+    exact = service_level(110.0, 180.0, 11, interval_s=1800, answer_within_s=20,
+                          model="erlang_a", patience_s=120.0)  # fmt: skip
+    for col, value in (("abandon", exact.abandon_rate), ("sl", exact.sl), ("asa", exact.asa_s)):
+        lo, hi = ci(per[col])
+        assert lo <= float(value) <= hi, (col, lo, float(value), hi)
+
+
+def check_invariants(
+    records: pd.DataFrame, schedule: pd.DataFrame, agents: Mapping[str, Sequence[str]]
+) -> None:
+    """No agent on two calls at once; every call answered inside one of the agent's work
+    segments that allows its project; never a project the agent lacks."""
+    work = schedule[schedule["activity"] == "work"]
+    served = records[records["status"] == "served"]
+    for (_r, agent), calls in served.groupby(["replication", "agent"]):
+        calls = calls.sort_values("answer")
+        assert (calls["answer"].to_numpy()[1:] >= calls["end"].to_numpy()[:-1]).all()
+        segs = work[work["agent"] == agent]
+        for answer, project in zip(calls["answer"], calls["project"], strict=True):
+            assert project in agents[str(agent)]
+            inside = (segs["start"] <= answer) & (answer < segs["end"])
+            allowed = segs["project"].isna() | (segs["project"] == project)
+            assert (inside & allowed).any(), (agent, answer, project)
+    assert (served["wait_s"] >= 0).all()
+
+
+def test_conservation_and_reproducibility() -> None:
+    demand, schedule, agents, projects = one_queue(140.0, 200.0, 12, hours=4, patience_s=90.0)
+    schedule = schedule.assign(end=schedule["start"] + pd.Timedelta(hours=3))  # understaffed end
+    a = simulate(demand, schedule, agents, projects, interval_min=30, replications=3, seed=9,
+                 records=True)  # fmt: skip
+    b = simulate(demand, schedule, agents, projects, interval_min=30, replications=3, seed=9,
+                 records=True)  # fmt: skip
+    pd.testing.assert_frame_equal(a.kpis, b.kpis)
+    assert a.records is not None and b.records is not None
+    pd.testing.assert_frame_equal(a.records, b.records)
+    counts = a.records.groupby(["replication", "status"]).size().unstack(fill_value=0)
+    total = a.records.groupby("replication").size()
+    assert (counts.sum(axis=1) == total).all()
+    assert (a.kpis["offered"] >= a.kpis["answered"] + a.kpis["abandoned"] - 1e-9).all()
+    check_invariants(a.records, schedule, agents)
+
+
+def multi_skill_site(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[str, ...]]]:
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2026-10-24 20:00", periods=24, freq="30min", tz=TZ)  # across DST night
+    rows = []
+    for p, rate in (("x", 40.0), ("y", 25.0), ("z", 10.0)):
+        for t in ts:
+            rows.append({"project": p, "ts": t, "calls": rate, "aht_s": 240.0})
+    demand = pd.DataFrame(rows)
+    skills = [("x",), ("y",), ("x", "y"), ("y", "z"), ("z", "x"), ("x", "y", "z")]
+    agents = {f"B{i:02d}": skills[i % len(skills)] for i in range(14)}
+    segments = []
+    for agent, held in agents.items():
+        start = ts[0] + pd.Timedelta(minutes=int(rng.integers(0, 4)) * 30)
+        first = start + pd.Timedelta(hours=2)
+        segments += [
+            {"agent": agent, "start": start, "end": first, "activity": "work", "project": None},
+            {"agent": agent, "start": first, "end": first + pd.Timedelta(minutes=15),
+             "activity": "break", "project": None},
+            {"agent": agent, "start": first + pd.Timedelta(minutes=15),
+             "end": first + pd.Timedelta(minutes=30), "activity": "break", "project": None},
+            {"agent": agent, "start": first + pd.Timedelta(minutes=30),
+             "end": first + pd.Timedelta(hours=9), "activity": "work", "project": held[0]},
+        ]  # fmt: skip
+    return demand, pd.DataFrame(segments), agents
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_multi_skill_breaks_and_a_dst_night(seed: int) -> None:
+    demand, schedule, agents = multi_skill_site(seed)
+    projects = {p: SimProject(p, answer_within_s=30.0, patience_s=180.0) for p in "xyz"}
+    res = simulate(demand, schedule, agents, projects, interval_min=30, replications=3,
+                   seed=seed, records=True)  # fmt: skip
+    assert res.records is not None
+    check_invariants(res.records, schedule, agents)
+    k = res.kpis
+    assert set(k["project"]) == {"x", "y", "z"}
+    for col in ("sl", "occupancy"):
+        vals = k[col].dropna()
+        assert ((vals >= 0) & (vals <= 1)).all()
+    assert (res.agents["utilisation"].between(0, 1.0 + 1e-9)).all()
+
+
+def test_bad_input_names_the_row() -> None:
+    demand, schedule, agents, projects = one_queue(10.0, 100.0, 2, hours=1)
+    bad = schedule.assign(project="nope")
+    with pytest.raises(ValueError, match="row 0"):
+        simulate(demand, bad, agents, projects, interval_min=30, replications=2)
+    with pytest.raises(ValueError, match="replications"):
+        simulate(demand, schedule, agents, projects, interval_min=30, replications=1)

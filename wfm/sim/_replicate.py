@@ -1,0 +1,439 @@
+"""Inputs → arrays, seeded replications, and KPIs with confidence intervals (private).
+
+Definitions (the same as ``wfm.staffing``): a call counts in the interval of its arrival;
+``sl`` = calls answered within ``answer_within_s`` ÷ offered (abandoned calls count against
+it); ``asa_s`` = mean wait of answered calls; ``occupancy`` = busy time ÷ available
+(work-segment) time of the agents who hold the project, within the interval. Replications use
+independent streams from one ``numpy.random.SeedSequence`` (``spawn``), so the same seed gives
+the same frames bit for bit, and two plans compared with one seed share their random numbers
+(common random numbers: the arrivals, handle times and patience of replication r are the same).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from wfm.errors import InputError
+from wfm.sim import _acd
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+HandleDist = Literal["exponential", "lognormal"]
+
+__all__ = ["SimProject", "SimResult", "simulate"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimProject:
+    """What the simulator needs of a project: its threshold and callers' patience."""
+
+    project: str
+    answer_within_s: float
+    patience_s: float | None = None  # None: callers never abandon
+    sl_target: float | None = None
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """KPIs per project × interval (``kpis``, with ``_lo``/``_hi`` 95 % bounds across
+    replications), per project × local day (``daily``), per agent (``agents``), and — when
+    asked — every call of every replication (``records``)."""
+
+    kpis: pd.DataFrame
+    daily: pd.DataFrame
+    agents: pd.DataFrame
+    records: pd.DataFrame | None
+    replications: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    t0: pd.Timestamp
+    interval_s: float
+    projects: tuple[str, ...]
+    interval_ts: pd.DatetimeIndex  # all interval starts, sorted
+    rate_project: IntArray  # per demand row
+    rate_interval: IntArray
+    rate_calls: FloatArray
+    rate_aht: FloatArray
+    patience: FloatArray  # per project (inf = never abandons)
+    within: FloatArray  # per project
+    agent_names: tuple[str, ...]
+    seg_start: FloatArray
+    seg_end: FloatArray
+    seg_mask: IntArray
+    agent_first: IntArray
+    agent_n: IntArray
+    priority: IntArray
+    holds: npt.NDArray[np.bool_]  # agent × project
+
+
+def _prepare(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: Mapping[str, SimProject],
+    interval_min: int,
+) -> _Inputs:
+    names = tuple(sorted(projects))
+    if len(names) > 62:
+        raise InputError("projects: more than 62", field="project", expected="at most 62 projects")
+    index = {p: i for i, p in enumerate(names)}
+    unknown = sorted(set(demand["project"].astype(str)) - set(names))
+    if unknown:
+        raise InputError(
+            f"demand: project {unknown[0]!r} is not in the projects",
+            field="project",
+            expected="a project of the projects file",
+        )
+    interval_s = interval_min * 60.0
+    ts = pd.DatetimeIndex(demand["ts"])
+    starts = pd.DatetimeIndex(schedule["start"]) if len(schedule) else ts[:0]
+    t0 = min(ts.min(), starts.min()) if len(starts) else ts.min()
+    interval_ts = pd.DatetimeIndex(sorted(set(ts)))
+    where = interval_ts.get_indexer(ts)
+    agent_names = tuple(sorted(agents))
+    a_index = {a: i for i, a in enumerate(agent_names)}
+    width = max((len(v) for v in agents.values()), default=1)
+    priority = np.full((len(agent_names), max(width, 1)), -1, dtype=np.int64)
+    holds = np.zeros((len(agent_names), len(names)), dtype=bool)
+    for a, skills in agents.items():
+        for k, p in enumerate(skills):
+            if p in index:
+                priority[a_index[a], k] = index[p]
+                holds[a_index[a], index[p]] = True
+    # work segments per agent
+    work = schedule[schedule["activity"].astype(str) == "work"]
+    seg_rows: list[tuple[int, float, float, int]] = []
+    for row, (agent, start, end, proj) in enumerate(
+        zip(work["agent"], work["start"], work["end"], work["project"], strict=True)
+    ):
+        agent = str(agent)
+        if agent not in a_index:
+            raise InputError(
+                f"schedule row {row}: agent {agent!r} is not in the agents",
+                field="agent",
+                row=row,
+                expected="an agent of the agents file",
+            )
+        ai = a_index[agent]
+        if proj is None or (isinstance(proj, float) and math.isnan(proj)) or str(proj) == "":
+            mask = sum(1 << j for j in range(len(names)) if holds[ai, j])
+        else:
+            pj = index.get(str(proj))
+            if pj is None or not holds[ai, pj]:
+                raise InputError(
+                    f"schedule row {row}: agent {agent} works on {proj!r} without the skill",
+                    field="project",
+                    row=row,
+                    expected="a project the agent holds",
+                )
+            mask = 1 << pj
+        s = (pd.Timestamp(start) - t0).total_seconds()
+        e = (pd.Timestamp(end) - t0).total_seconds()
+        seg_rows.append((ai, s, e, mask))
+    seg_rows.sort()
+    n_agents = len(agent_names)
+    agent_first = np.zeros(n_agents, dtype=np.int64)
+    agent_n = np.zeros(n_agents, dtype=np.int64)
+    for i, (ai, _s, _e, _m) in enumerate(seg_rows):
+        if agent_n[ai] == 0:
+            agent_first[ai] = i
+        agent_n[ai] += 1
+    patience = np.array(
+        [projects[p].patience_s if projects[p].patience_s is not None else math.inf for p in names]
+    )
+    within = np.array([projects[p].answer_within_s for p in names])
+    return _Inputs(
+        t0=pd.Timestamp(t0),
+        interval_s=interval_s,
+        projects=names,
+        interval_ts=interval_ts,
+        rate_project=np.array([index[str(p)] for p in demand["project"]], dtype=np.int64),
+        rate_interval=where.astype(np.int64),
+        rate_calls=demand["calls"].to_numpy(dtype=np.float64),
+        rate_aht=demand["aht_s"].to_numpy(dtype=np.float64),
+        patience=patience.astype(np.float64),
+        within=within.astype(np.float64),
+        agent_names=agent_names,
+        seg_start=np.array([r[1] for r in seg_rows], dtype=np.float64),
+        seg_end=np.array([r[2] for r in seg_rows], dtype=np.float64),
+        seg_mask=np.array([r[3] for r in seg_rows], dtype=np.int64),
+        agent_first=agent_first,
+        agent_n=agent_n,
+        priority=priority,
+        holds=holds,
+    )
+
+
+def _draw_calls(
+    inp: _Inputs, rng: np.random.Generator, handle_dist: HandleDist, handle_cv: float
+) -> tuple[FloatArray, IntArray, FloatArray, FloatArray, IntArray]:
+    """One replication's calls: arrival (sorted), project, handle time, patience, interval."""
+    counts = rng.poisson(inp.rate_calls)
+    rows = np.repeat(np.arange(counts.size), counts)
+    offset = (inp.interval_ts[inp.rate_interval] - inp.t0).total_seconds().to_numpy()
+    arrival = offset[rows] + rng.random(rows.size) * inp.interval_s
+    mean = inp.rate_aht[rows]
+    if handle_dist == "exponential":
+        handle = rng.exponential(1.0, rows.size) * mean
+    else:
+        sigma2 = math.log1p(handle_cv**2)
+        handle = mean * np.exp(rng.normal(-sigma2 / 2.0, math.sqrt(sigma2), rows.size))
+    project = inp.rate_project[rows]
+    pat = inp.patience[project]
+    finite = np.isfinite(pat)
+    patience = np.full(rows.size, np.inf)
+    patience[finite] = rng.exponential(1.0, int(finite.sum())) * pat[finite]
+    order = np.argsort(arrival, kind="stable")
+    return (
+        arrival[order],
+        project[order],
+        handle[order],
+        patience[order],
+        inp.rate_interval[rows][order],
+    )
+
+
+@numba.njit(cache=True)
+def _overlap(
+    starts: FloatArray,
+    ends: FloatArray,
+    who: IntArray,
+    n_who: int,
+    n_intervals: int,
+    interval_s: float,
+    offsets: FloatArray,
+) -> FloatArray:
+    """Seconds of [start, end) spans falling in each interval, per owner (who × interval);
+    ``offsets`` are the intervals' starts in seconds."""
+    out = np.zeros((n_who, n_intervals))
+    for i in range(starts.shape[0]):
+        s = starts[i]
+        e = ends[i]
+        if not e > s:
+            continue
+        for j in range(n_intervals):
+            lo = offsets[j]
+            hi = lo + interval_s
+            if hi <= s:
+                continue
+            if lo >= e:
+                break
+            out[who[i], j] += min(e, hi) - max(s, lo)
+    return out
+
+
+def simulate(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: Mapping[str, SimProject],
+    *,
+    interval_min: int,
+    replications: int = 20,
+    seed: int = 1,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    records: bool = False,
+) -> SimResult:
+    """Simulate the site ``replications`` times (see the module docstring)."""
+    if replications < 2:
+        raise InputError(
+            "replications: at least 2 are needed for a confidence interval",
+            field="replications",
+            expected="an integer >= 2",
+        )
+    if handle_dist not in ("exponential", "lognormal"):
+        raise InputError(
+            f"handle_dist: {handle_dist!r}",
+            field="handle_dist",
+            expected="exponential or lognormal",
+        )
+    inp = _prepare(demand, schedule, agents, projects, interval_min)
+    n_p = len(inp.projects)
+    n_i = len(inp.interval_ts)
+    offsets = (inp.interval_ts - inp.t0).total_seconds().to_numpy().astype(np.float64)
+    streams = np.random.SeedSequence(seed).spawn(replications)
+    stats = np.zeros((replications, 5, n_p, n_i))  # offered, answered, abandoned, within, wait
+    occ_busy = np.zeros((replications, n_p, n_i))
+    occ_avail = np.zeros((replications, n_p, n_i))
+    agent_busy = np.zeros((replications, len(inp.agent_names)))
+    avail = _overlap(
+        inp.seg_start,
+        inp.seg_end,
+        _segment_owner(inp),
+        len(inp.agent_names),
+        n_i,
+        inp.interval_s,
+        offsets,
+    )
+    all_records: list[pd.DataFrame] = []
+    for r, stream in enumerate(streams):
+        rng = np.random.default_rng(stream)
+        arrival, project, handle, patience, interval = _draw_calls(inp, rng, handle_dist, handle_cv)
+        n = arrival.size
+        status = np.empty(n, dtype=np.int64)
+        answer = np.empty(n)
+        end = np.empty(n)
+        agent = np.empty(n, dtype=np.int64)
+        _acd.run(
+            arrival, project, handle, patience, n_p,
+            inp.seg_start, inp.seg_end, inp.seg_mask, inp.agent_first, inp.agent_n, inp.priority,
+            status, answer, end, agent,
+        )  # fmt: skip
+        served = status == _acd.SERVED
+        wait = np.where(served, answer - arrival, 0.0)
+        within = served & (wait <= inp.within[project])
+        flat = project * n_i + interval
+        size = n_p * n_i
+        stats[r, 0] = np.bincount(flat, minlength=size).reshape(n_p, n_i)
+        stats[r, 1] = np.bincount(flat, weights=served, minlength=size).reshape(n_p, n_i)
+        abandoned = status == _acd.ABANDONED
+        stats[r, 2] = np.bincount(flat, weights=abandoned, minlength=size).reshape(n_p, n_i)
+        stats[r, 3] = np.bincount(flat, weights=within, minlength=size).reshape(n_p, n_i)
+        stats[r, 4] = np.bincount(flat, weights=wait, minlength=size).reshape(n_p, n_i)
+        busy = _overlap(
+            answer[served], end[served], agent[served], len(inp.agent_names), n_i,
+            inp.interval_s, offsets,
+        )  # fmt: skip
+        agent_busy[r] = np.bincount(
+            agent[served], weights=handle[served], minlength=len(inp.agent_names)
+        )
+        occ_busy[r] = inp.holds.T.astype(np.float64) @ busy
+        occ_avail[r] = inp.holds.T.astype(np.float64) @ avail
+        if records:
+            all_records.append(
+                pd.DataFrame(
+                    {
+                        "replication": r,
+                        "project": np.array(inp.projects, dtype=object)[project],
+                        "arrival": inp.t0 + pd.to_timedelta(arrival, unit="s"),
+                        "status": np.array(["queued", "served", "abandoned"])[status],
+                        "wait_s": np.where(served, answer - arrival, np.nan),
+                        "answer": inp.t0 + pd.to_timedelta(answer, unit="s"),
+                        "end": inp.t0 + pd.to_timedelta(end, unit="s"),
+                        "agent": pd.Series(
+                            np.array(inp.agent_names, dtype=object)[np.maximum(agent, 0)]
+                        ).where(agent >= 0),
+                        "handle_s": handle,
+                    }
+                )
+            )
+    kpis = _kpi_frame(inp, stats, occ_busy, occ_avail)
+    daily = _daily_frame(inp, stats)
+    total_avail = avail.sum(axis=1)
+    mean_busy = agent_busy.mean(axis=0)
+    agents_frame = pd.DataFrame(
+        {
+            "agent": inp.agent_names,
+            "available_s": total_avail,
+            "busy_s": mean_busy,
+            "utilisation": np.divide(
+                mean_busy, total_avail, out=np.zeros_like(mean_busy), where=total_avail > 0
+            ),
+        }
+    )
+    return SimResult(
+        kpis=kpis,
+        daily=daily,
+        agents=agents_frame,
+        records=pd.concat(all_records, ignore_index=True) if records else None,
+        replications=replications,
+        seed=seed,
+    )
+
+
+def _segment_owner(inp: _Inputs) -> IntArray:
+    owner = np.empty(inp.seg_start.size, dtype=np.int64)
+    for a in range(len(inp.agent_names)):
+        first = inp.agent_first[a]
+        owner[first : first + inp.agent_n[a]] = a
+    return owner
+
+
+def _mean_ci(samples: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Mean over axis 0 and its 95 % t interval (NaN-aware)."""
+    from scipy import stats
+
+    finite = np.isfinite(samples)
+    n = finite.sum(axis=0)
+    filled = np.where(finite, samples, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, filled.sum(axis=0) / n, np.nan)
+        dev = np.where(finite, samples - mean, 0.0)
+        sd = np.sqrt(np.where(n > 1, (dev**2).sum(axis=0) / (n - 1), np.nan))
+    tq = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+    half = np.where(n >= 2, tq * sd / np.sqrt(np.maximum(n, 1)), np.nan)
+    return mean, mean - half, mean + half
+
+
+def _ratios(stats: FloatArray) -> dict[str, FloatArray]:
+    offered, answered, abandoned, within, wait = (stats[:, k] for k in range(5))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sl = np.where(offered > 0, within / offered, np.nan)
+        asa = np.where(answered > 0, wait / answered, np.nan)
+    return {
+        "offered": offered,
+        "answered": answered,
+        "abandoned": abandoned,
+        "sl": sl,
+        "asa_s": asa,
+    }
+
+
+def _kpi_frame(
+    inp: _Inputs, stats: FloatArray, busy: FloatArray, avail: FloatArray
+) -> pd.DataFrame:
+    values = _ratios(stats)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values["occupancy"] = np.where(avail > 0, busy / avail, np.nan)
+    n_p, n_i = stats.shape[2], stats.shape[3]
+    frame = pd.DataFrame(
+        {
+            "project": np.repeat(np.array(inp.projects, dtype=object), n_i),
+            "ts": inp.interval_ts[np.tile(np.arange(n_i), n_p)],
+        }
+    )
+    for name, samples in values.items():
+        mean, lo, hi = _mean_ci(samples.reshape(samples.shape[0], -1))
+        frame[name] = mean
+        frame[f"{name}_lo"] = np.maximum(lo, 0.0) if name != "asa_s" else lo
+        frame[f"{name}_hi"] = hi
+    for name in ("sl", "occupancy"):
+        frame[f"{name}_lo"] = frame[f"{name}_lo"].clip(lower=0.0)
+        frame[f"{name}_hi"] = frame[f"{name}_hi"].clip(upper=1.0)
+    return frame
+
+
+def _daily_frame(inp: _Inputs, stats: FloatArray) -> pd.DataFrame:
+    dates = inp.interval_ts.tz_convert(inp.interval_ts.tz).normalize()
+    codes, days = pd.factorize(dates)
+    n_d = len(days)
+    summed = np.zeros((*stats.shape[:3], n_d))
+    for d in range(n_d):
+        summed[..., d] = stats[..., codes == d].sum(axis=-1)
+    values = _ratios(summed)
+    n_p = stats.shape[2]
+    frame = pd.DataFrame(
+        {
+            "project": np.repeat(np.array(inp.projects, dtype=object), n_d),
+            "date": np.tile(np.asarray(pd.DatetimeIndex(days).date, dtype=object), n_p),
+        }
+    )
+    for name, samples in values.items():
+        mean, lo, hi = _mean_ci(samples.reshape(samples.shape[0], -1))
+        frame[name] = mean
+        frame[f"{name}_lo"] = lo
+        frame[f"{name}_hi"] = hi
+    return frame
