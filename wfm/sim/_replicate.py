@@ -177,10 +177,18 @@ def _prepare(
 
 
 def _draw_calls(
-    inp: _Inputs, rng: np.random.Generator, handle_dist: HandleDist, handle_cv: float
+    inp: _Inputs,
+    rng: np.random.Generator,
+    handle_dist: HandleDist,
+    handle_cv: float,
+    rate_cv: float = 0.0,
 ) -> tuple[FloatArray, IntArray, FloatArray, FloatArray, IntArray]:
     """One replication's calls: arrival (sorted), project, handle time, patience, interval."""
-    counts = rng.poisson(inp.rate_calls)
+    rate = inp.rate_calls
+    if rate_cv > 0.0:
+        shape = 1.0 / rate_cv**2
+        rate = rng.gamma(shape, 1.0, rate.size) * rate / shape
+    counts = rng.poisson(rate)
     rows = np.repeat(np.arange(counts.size), counts)
     offset = (inp.interval_ts[inp.rate_interval] - inp.t0).total_seconds().to_numpy()
     arrival = offset[rows] + rng.random(rows.size) * inp.interval_s
@@ -245,9 +253,19 @@ def simulate(
     seed: int = 1,
     handle_dist: HandleDist = "exponential",
     handle_cv: float = 1.0,
+    rate_cv: float = 0.0,
+    short_abandon_s: float = 0.0,
     records: bool = False,
 ) -> SimResult:
-    """Simulate the site ``replications`` times (see the module docstring)."""
+    """Simulate the site ``replications`` times (see the module docstring).
+
+    ``handle_dist``: exponential handle times with the interval's AHT, or lognormal with that
+    mean and coefficient of variation ``handle_cv``. ``rate_cv`` > 0 makes arrivals
+    over-dispersed: each interval's rate is drawn from a gamma distribution with the
+    forecast as mean and this coefficient of variation (a negative-binomial count).
+    ``short_abandon_s``: callers who hang up within this many seconds are left out of offered
+    and abandoned calls (and so of the service level), as many centres count them.
+    ``queue_len`` in the KPIs is the time-average number of callers waiting."""
     if replications < 2:
         raise InputError(
             "replications: at least 2 are needed for a confidence interval",
@@ -260,12 +278,22 @@ def simulate(
             field="handle_dist",
             expected="exponential or lognormal",
         )
+    for name, value in (("handle_cv", handle_cv), ("rate_cv", rate_cv)):
+        if not (math.isfinite(value) and value >= 0.0):
+            raise InputError(f"{name}: {value} is invalid", field=name, expected="a number >= 0")
+    if not short_abandon_s >= 0.0:
+        raise InputError(
+            f"short_abandon_s: {short_abandon_s} is negative",
+            field="short_abandon_s",
+            expected="seconds >= 0",
+        )
     inp = _prepare(demand, schedule, agents, projects, interval_min)
     n_p = len(inp.projects)
     n_i = len(inp.interval_ts)
     offsets = (inp.interval_ts - inp.t0).total_seconds().to_numpy().astype(np.float64)
     streams = np.random.SeedSequence(seed).spawn(replications)
-    stats = np.zeros((replications, 5, n_p, n_i))  # offered, answered, abandoned, within, wait
+    # offered, answered, abandoned, within, wait, queue seconds
+    stats = np.zeros((replications, 6, n_p, n_i))
     occ_busy = np.zeros((replications, n_p, n_i))
     occ_avail = np.zeros((replications, n_p, n_i))
     agent_busy = np.zeros((replications, len(inp.agent_names)))
@@ -281,7 +309,9 @@ def simulate(
     all_records: list[pd.DataFrame] = []
     for r, stream in enumerate(streams):
         rng = np.random.default_rng(stream)
-        arrival, project, handle, patience, interval = _draw_calls(inp, rng, handle_dist, handle_cv)
+        arrival, project, handle, patience, interval = _draw_calls(
+            inp, rng, handle_dist, handle_cv, rate_cv
+        )
         n = arrival.size
         status = np.empty(n, dtype=np.int64)
         answer = np.empty(n)
@@ -295,14 +325,16 @@ def simulate(
         served = status == _acd.SERVED
         wait = np.where(served, answer - arrival, 0.0)
         within = served & (wait <= inp.within[project])
+        abandoned = status == _acd.ABANDONED
+        counted = ~(abandoned & (end - arrival < short_abandon_s))
         flat = project * n_i + interval
         size = n_p * n_i
-        stats[r, 0] = np.bincount(flat, minlength=size).reshape(n_p, n_i)
-        stats[r, 1] = np.bincount(flat, weights=served, minlength=size).reshape(n_p, n_i)
-        abandoned = status == _acd.ABANDONED
-        stats[r, 2] = np.bincount(flat, weights=abandoned, minlength=size).reshape(n_p, n_i)
-        stats[r, 3] = np.bincount(flat, weights=within, minlength=size).reshape(n_p, n_i)
-        stats[r, 4] = np.bincount(flat, weights=wait, minlength=size).reshape(n_p, n_i)
+        for k, weights in enumerate((counted, served, abandoned & counted, within, wait)):
+            stats[r, k] = np.bincount(flat, weights=weights, minlength=size).reshape(n_p, n_i)
+        # time in queue, spread over the intervals it spans (still waiting: until the end)
+        horizon = float(offsets[-1] + inp.interval_s)
+        left = np.where(served, answer, np.where(abandoned, end, max(horizon, arrival.max())))
+        stats[r, 5] = _overlap(arrival, left, project, n_p, n_i, inp.interval_s, offsets)
         busy = _overlap(
             answer[served], end[served], agent[served], len(inp.agent_names), n_i,
             inp.interval_s, offsets,
@@ -378,24 +410,27 @@ def _mean_ci(samples: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     return mean, mean - half, mean + half
 
 
-def _ratios(stats: FloatArray) -> dict[str, FloatArray]:
+def _ratios(stats: FloatArray, interval_s: float | None = None) -> dict[str, FloatArray]:
     offered, answered, abandoned, within, wait = (stats[:, k] for k in range(5))
     with np.errstate(invalid="ignore", divide="ignore"):
         sl = np.where(offered > 0, within / offered, np.nan)
         asa = np.where(answered > 0, wait / answered, np.nan)
-    return {
+    out = {
         "offered": offered,
         "answered": answered,
         "abandoned": abandoned,
         "sl": sl,
         "asa_s": asa,
     }
+    if interval_s is not None:
+        out["queue_len"] = stats[:, 5] / interval_s
+    return out
 
 
 def _kpi_frame(
     inp: _Inputs, stats: FloatArray, busy: FloatArray, avail: FloatArray
 ) -> pd.DataFrame:
-    values = _ratios(stats)
+    values = _ratios(stats, inp.interval_s)
     with np.errstate(invalid="ignore", divide="ignore"):
         values["occupancy"] = np.where(avail > 0, busy / avail, np.nan)
     n_p, n_i = stats.shape[2], stats.shape[3]
