@@ -45,8 +45,10 @@ class SimProject:
 @dataclass(frozen=True)
 class SimResult:
     """KPIs per project × interval (``kpis``, with ``_lo``/``_hi`` 95 % bounds across
-    replications), per project × local day (``daily``), per agent (``agents``), and — when
-    asked — every call of every replication (``records``)."""
+    replications), per project × local day (``daily``), per agent (``agents``: available
+    and busy seconds within the demand's intervals, utilisation, and overrun seconds past the
+    end of segments, means over replications), and — when asked — every call of every
+    replication (``records``)."""
 
     kpis: pd.DataFrame
     daily: pd.DataFrame
@@ -297,6 +299,7 @@ def simulate(
     occ_busy = np.zeros((replications, n_p, n_i))
     occ_avail = np.zeros((replications, n_p, n_i))
     agent_busy = np.zeros((replications, len(inp.agent_names)))
+    agent_overrun = np.zeros((replications, len(inp.agent_names)))
     avail = _overlap(
         inp.seg_start,
         inp.seg_end,
@@ -339,9 +342,8 @@ def simulate(
             answer[served], end[served], agent[served], len(inp.agent_names), n_i,
             inp.interval_s, offsets,
         )  # fmt: skip
-        agent_busy[r] = np.bincount(
-            agent[served], weights=handle[served], minlength=len(inp.agent_names)
-        )
+        agent_busy[r] = busy.sum(axis=1)
+        agent_overrun[r] = _overruns(inp, agent[served], answer[served], end[served])
         occ_busy[r] = inp.holds.T.astype(np.float64) @ busy
         occ_avail[r] = inp.holds.T.astype(np.float64) @ avail
         if records:
@@ -374,6 +376,7 @@ def simulate(
             "utilisation": np.divide(
                 mean_busy, total_avail, out=np.zeros_like(mean_busy), where=total_avail > 0
             ),
+            "overrun_s": agent_overrun.mean(axis=0),
         }
     )
     return SimResult(
@@ -384,6 +387,21 @@ def simulate(
         replications=replications,
         seed=seed,
     )
+
+
+def _overruns(inp: _Inputs, agent: IntArray, answer: FloatArray, end: FloatArray) -> FloatArray:
+    """Per agent: seconds of calls running past the end of the work segment they started in
+    (calls in progress at a segment's end are finished, not cut)."""
+    owner = _segment_owner(inp).astype(np.float64)
+    scale = 1e7  # seconds: segment starts are below 115 days from the origin
+    seg_key = owner * scale + inp.seg_start
+    call_key = agent.astype(np.float64) * scale + answer
+    idx = np.searchsorted(seg_key, call_key, side="right") - 1
+    over = np.maximum(end - inp.seg_end[idx], 0.0)
+    totals: FloatArray = np.bincount(agent, weights=over, minlength=len(inp.agent_names)).astype(
+        np.float64
+    )
+    return totals
 
 
 def _segment_owner(inp: _Inputs) -> IntArray:
