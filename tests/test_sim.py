@@ -176,3 +176,32 @@ def test_bad_input_names_the_row() -> None:
         simulate(demand, bad, agents, projects, interval_min=30, replications=2)
     with pytest.raises(ValueError, match="replications"):
         simulate(demand, schedule, agents, projects, interval_min=30, replications=1)
+
+
+def test_calls_in_progress_at_a_segment_end_overrun_and_are_recorded() -> None:
+    ts = pd.date_range("2026-03-02 08:00", periods=2, freq="30min", tz=TZ)
+    demand = pd.DataFrame({"project": "p", "ts": ts, "calls": 6.0, "aht_s": 900.0})
+    schedule = pd.DataFrame(
+        {
+            "agent": ["A"],
+            "start": [ts[0]],
+            "end": [ts[0] + pd.Timedelta(minutes=40)],
+            "activity": ["work"],
+            "project": [None],
+        }
+    )
+    projects = {"p": SimProject("p", answer_within_s=20.0)}
+    res = simulate(demand, schedule, {"A": ("p",)}, projects, interval_min=30, replications=5,
+                   seed=2, records=True)  # fmt: skip
+    assert res.records is not None
+    served = res.records[res.records["status"] == "served"]
+    end_of_shift = ts[0] + pd.Timedelta(minutes=40)
+    assert (served["answer"] < end_of_shift).all()  # nothing starts after the segment
+    # the overrun the engine reports equals the overrun seen in the records
+    late = (served["end"] - end_of_shift).dt.total_seconds().clip(lower=0.0)
+    per_rep = late.groupby(served["replication"]).sum().reindex(range(5), fill_value=0.0)
+    overrun = float(res.agents["overrun_s"].iloc[0])
+    assert overrun == pytest.approx(float(per_rep.mean()))
+    assert overrun > 0.0
+    # never answered callers stay queued (no patience): offered = answered + still waiting
+    assert (res.records["status"] != "abandoned").all()
