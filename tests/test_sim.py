@@ -205,3 +205,22 @@ def test_calls_in_progress_at_a_segment_end_overrun_and_are_recorded() -> None:
     assert overrun > 0.0
     # never answered callers stay queued (no patience): offered = answered + still waiting
     assert (res.records["status"] != "abandoned").all()
+
+
+def test_routing_rules_differ_only_in_who_is_served_first() -> None:
+    demand, schedule, agents = multi_skill_site(4)
+    projects = {p: SimProject(p, answer_within_s=30.0, patience_s=180.0) for p in "xyz"}
+    a = simulate(demand, schedule, agents, projects, interval_min=30, replications=3, seed=4,
+                 routing="priority", records=True)  # fmt: skip
+    b = simulate(demand, schedule, agents, projects, interval_min=30, replications=3, seed=4,
+                 routing="longest_wait", records=True)  # fmt: skip
+    assert a.records is not None
+    assert b.records is not None
+    check_invariants(a.records, schedule, agents)
+    check_invariants(b.records, schedule, agents)
+    # the same callers arrive (common random numbers); only the service order changes
+    assert a.kpis["offered"].sum() == b.kpis["offered"].sum()
+    assert not a.records.equals(b.records)
+    with pytest.raises(ValueError, match="routing"):
+        simulate(demand, schedule, agents, projects, interval_min=30, replications=2,
+                 routing="random")  # type: ignore[arg-type]  # fmt: skip

@@ -3,10 +3,11 @@
 Calls arrive in time order. A new call goes to the longest-idle agent who may take its project
 now (inside a work segment that allows it, holding the skill); otherwise it waits in its
 project's FCFS queue. An agent who becomes free inside a work segment takes the waiting call of
-the first project, in the agent's skill-priority order, that has one. A call in progress at a
-segment's end is finished (overrun); no call starts outside a work segment. A waiting caller
-abandons at arrival + patience; abandonment is applied lazily (when an agent looks at the queue,
-or at the end), which is exact for FCFS queues.
+the first project, in the agent's skill-priority order, that has one (or, with
+``longest_wait_first``, the longest-waiting caller of the projects they may serve). A call in
+progress at a segment's end is finished (overrun); no call starts outside a work segment. A
+waiting caller abandons at arrival + patience; abandonment is applied lazily (when an agent
+looks at the queue, or at the end), which is exact for FCFS queues.
 
 Time is in seconds from the simulation's origin. The loop knows nothing of the scheduler: its
 inputs are arrays of calls and of agents' work segments.
@@ -119,6 +120,7 @@ def run(
     agent_first_seg: IntArray,
     agent_n_seg: IntArray,
     agent_priority: IntArray,
+    longest_wait_first: bool,
     out_status: IntArray,
     out_answer: FloatArray,
     out_end: FloatArray,
@@ -127,8 +129,10 @@ def run(
     """Simulate. ``seg_*`` are all agents' work segments, grouped by agent (first index and
     count per agent, sorted by start); ``seg_mask`` is the bitmask of projects a segment allows
     (already intersected with the agent's skills). ``agent_priority[a, k]`` is the agent's k-th
-    project in skill-priority order (-1 past the last). Outputs per call: status, answer time,
-    end time and agent (NaN / -1 when not answered)."""
+    project in skill-priority order (-1 past the last). A free agent takes the head of the
+    first queue with a caller in that order, or with ``longest_wait_first`` the longest-waiting
+    caller among the queues they may serve (priority order breaking ties). Outputs per call:
+    status, answer time, end time and agent (NaN / -1 when not answered)."""
     n_calls = arrival.shape[0]
     n_agents = agent_first_seg.shape[0]
     # calls by project, in arrival order (arrival is sorted)
@@ -197,8 +201,10 @@ def run(
             if t < seg_start[s]:
                 hsize = _heap_push(heap_t, heap_k, hsize, seg_start[s], a)
                 continue
-            # inside a work segment: take the first waiting call in priority order
+            # inside a work segment: the head of each allowed queue (abandoned callers
+            # dropped), then the first in priority order or the longest-waiting of them
             taken = -1
+            taken_p = -1
             for k in range(agent_priority.shape[1]):
                 p = agent_priority[a, k]
                 if p < 0:
@@ -217,11 +223,14 @@ def run(
                         out_end[c] = arrival[c] + patience[c]
                         head[p] += 1
                         continue
-                    taken = c
-                    head[p] += 1
+                    if taken < 0 or arrival[c] < arrival[taken]:
+                        taken = c
+                        taken_p = p
                     break
-                if taken >= 0:
+                if taken >= 0 and not longest_wait_first:
                     break
+            if taken >= 0:
+                head[taken_p] += 1
             if taken >= 0:
                 out_status[taken] = SERVED
                 out_answer[taken] = t

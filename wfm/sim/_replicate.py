@@ -28,6 +28,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 HandleDist = Literal["exponential", "lognormal"]
+Routing = Literal["priority", "longest_wait"]
 
 __all__ = ["SimProject", "SimResult", "simulate"]
 
@@ -257,6 +258,7 @@ def simulate(
     handle_cv: float = 1.0,
     rate_cv: float = 0.0,
     short_abandon_s: float = 0.0,
+    routing: Routing = "priority",
     records: bool = False,
 ) -> SimResult:
     """Simulate the site ``replications`` times (see the module docstring).
@@ -267,6 +269,8 @@ def simulate(
     forecast as mean and this coefficient of variation (a negative-binomial count).
     ``short_abandon_s``: callers who hang up within this many seconds are left out of offered
     and abandoned calls (and so of the service level), as many centres count them.
+    ``routing``: a free agent takes the first waiting caller in their skill-priority order
+    (``"priority"``), or the longest-waiting caller among their projects (``"longest_wait"``).
     ``queue_len`` in the KPIs is the time-average number of callers waiting."""
     if replications < 2:
         raise InputError(
@@ -279,6 +283,10 @@ def simulate(
             f"handle_dist: {handle_dist!r}",
             field="handle_dist",
             expected="exponential or lognormal",
+        )
+    if routing not in ("priority", "longest_wait"):
+        raise InputError(
+            f"routing: {routing!r}", field="routing", expected="priority or longest_wait"
         )
     for name, value in (("handle_cv", handle_cv), ("rate_cv", rate_cv)):
         if not (math.isfinite(value) and value >= 0.0):
@@ -323,7 +331,7 @@ def simulate(
         _acd.run(
             arrival, project, handle, patience, n_p,
             inp.seg_start, inp.seg_end, inp.seg_mask, inp.agent_first, inp.agent_n, inp.priority,
-            status, answer, end, agent,
+            routing == "longest_wait", status, answer, end, agent,
         )  # fmt: skip
         served = status == _acd.SERVED
         wait = np.where(served, answer - arrival, 0.0)
