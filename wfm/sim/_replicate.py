@@ -69,6 +69,7 @@ class _Inputs:
     rate_interval: IntArray
     rate_calls: FloatArray
     rate_aht: FloatArray
+    rate_offset_s: FloatArray  # start of each demand row's interval, seconds from t0
     patience: FloatArray  # per project (inf = never abandons)
     within: FloatArray  # per project
     agent_names: tuple[str, ...]
@@ -79,6 +80,7 @@ class _Inputs:
     agent_n: IntArray
     priority: IntArray
     holds: npt.NDArray[np.bool_]  # agent × project
+    seg_owner: IntArray  # agent of each segment
 
 
 def _prepare(
@@ -166,6 +168,7 @@ def _prepare(
         rate_interval=where.astype(np.int64),
         rate_calls=demand["calls"].to_numpy(dtype=np.float64),
         rate_aht=demand["aht_s"].to_numpy(dtype=np.float64),
+        rate_offset_s=(interval_ts[where] - t0).total_seconds().to_numpy().astype(np.float64),
         patience=patience.astype(np.float64),
         within=within.astype(np.float64),
         agent_names=agent_names,
@@ -176,6 +179,7 @@ def _prepare(
         agent_n=agent_n,
         priority=priority,
         holds=holds,
+        seg_owner=np.array([r[0] for r in seg_rows], dtype=np.int64),
     )
 
 
@@ -193,8 +197,7 @@ def _draw_calls(
         rate = rng.gamma(shape, 1.0, rate.size) * rate / shape
     counts = rng.poisson(rate)
     rows = np.repeat(np.arange(counts.size), counts)
-    offset = (inp.interval_ts[inp.rate_interval] - inp.t0).total_seconds().to_numpy()
-    arrival = offset[rows] + rng.random(rows.size) * inp.interval_s
+    arrival = inp.rate_offset_s[rows] + rng.random(rows.size) * inp.interval_s
     mean = inp.rate_aht[rows]
     if handle_dist == "exponential":
         handle = rng.exponential(1.0, rows.size) * mean
@@ -311,7 +314,7 @@ def simulate(
     avail = _overlap(
         inp.seg_start,
         inp.seg_end,
-        _segment_owner(inp),
+        inp.seg_owner,
         len(inp.agent_names),
         n_i,
         inp.interval_s,
@@ -400,7 +403,7 @@ def simulate(
 def _overruns(inp: _Inputs, agent: IntArray, answer: FloatArray, end: FloatArray) -> FloatArray:
     """Per agent: seconds of calls running past the end of the work segment they started in
     (calls in progress at a segment's end are finished, not cut)."""
-    owner = _segment_owner(inp).astype(np.float64)
+    owner = inp.seg_owner.astype(np.float64)
     scale = 1e7  # seconds: segment starts are below 115 days from the origin
     seg_key = owner * scale + inp.seg_start
     call_key = agent.astype(np.float64) * scale + answer
@@ -410,14 +413,6 @@ def _overruns(inp: _Inputs, agent: IntArray, answer: FloatArray, end: FloatArray
         np.float64
     )
     return totals
-
-
-def _segment_owner(inp: _Inputs) -> IntArray:
-    owner = np.empty(inp.seg_start.size, dtype=np.int64)
-    for a in range(len(inp.agent_names)):
-        first = inp.agent_first[a]
-        owner[first : first + inp.agent_n[a]] = a
-    return owner
 
 
 def _mean_ci(samples: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
