@@ -224,3 +224,43 @@ def test_routing_rules_differ_only_in_who_is_served_first() -> None:
     with pytest.raises(ValueError, match="routing"):
         simulate(demand, schedule, agents, projects, interval_min=30, replications=2,
                  routing="random")  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_a_break_inside_a_work_segment_is_taken_out_of_it() -> None:
+    ts = pd.date_range("2026-03-02 08:00", periods=4, freq="30min", tz=TZ)
+    demand = pd.DataFrame({"project": "p", "ts": ts, "calls": 20.0, "aht_s": 60.0})
+    at = ts[0]
+    schedule = pd.DataFrame(
+        {
+            "agent": ["A", "A"],
+            "start": [at, at + pd.Timedelta(minutes=30)],
+            "end": [at + pd.Timedelta(hours=2), at + pd.Timedelta(minutes=90)],
+            "activity": ["work", "break"],
+            "project": [None, None],
+        }
+    )
+    projects = {"p": SimProject("p", answer_within_s=20.0)}
+    res = simulate(demand, schedule, {"A": ("p",)}, projects, interval_min=30, replications=3,
+                   seed=1, records=True)  # fmt: skip
+    assert res.records is not None
+    answered = res.records.loc[res.records["status"] == "served", "answer"]
+    in_break = (answered >= at + pd.Timedelta(minutes=30)) & (
+        answered < at + pd.Timedelta(minutes=90)
+    )
+    assert not in_break.any()
+    assert len(answered) > 0
+    assert float(res.agents["available_s"].iloc[0]) == pytest.approx(3600.0)
+
+
+def test_engine_input_errors() -> None:
+    demand, schedule, agents, projects = one_queue(10.0, 100.0, 2, hours=1)
+    overlapping = pd.concat([schedule, schedule.iloc[[0]]], ignore_index=True)
+    with pytest.raises(ValueError, match="overlapping work segments"):
+        simulate(demand, overlapping, agents, projects, interval_min=30, replications=2)
+    with pytest.raises(ValueError, match="seed"):
+        simulate(demand, schedule, agents, projects, interval_min=30, replications=2, seed=-1)
+    moved = pd.DatetimeIndex(demand["ts"]).to_series(index=demand.index)
+    moved.iloc[1] = moved.iloc[1] + pd.Timedelta(minutes=7)
+    shifted = demand.assign(ts=moved)
+    with pytest.raises(ValueError, match="grid"):
+        simulate(shifted, schedule, agents, projects, interval_min=30, replications=2)

@@ -11,8 +11,16 @@ from wfm.services.staffing import WhatIfResult
 
 if TYPE_CHECKING:
     from wfm.services.forecasting import BacktestResult
+    from wfm.services.simulation import SimulationReport
 
-__all__ = ["backtest_figure", "whatif_figure", "write_backtest_html", "write_whatif_html"]
+__all__ = [
+    "backtest_figure",
+    "simulation_figure",
+    "whatif_figure",
+    "write_backtest_html",
+    "write_simulation_html",
+    "write_whatif_html",
+]
 
 
 def whatif_figure(result: WhatIfResult) -> Any:
@@ -204,4 +212,107 @@ def write_backtest_html(result: BacktestResult, path: Path) -> Path:
     """Write the backtest page as a self-contained HTML file (plotly.js embedded)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     backtest_figure(result).write_html(path, include_plotlyjs=True, full_html=True)
+    return path
+
+
+def _ci_polygons(rows: pd.DataFrame, lo: str, hi: str) -> tuple[list[Any], list[Any]]:
+    """The band between columns ``lo`` and ``hi`` as one closed polygon per stretch where both
+    are defined (``None`` between them), so it never bridges a closed night."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    ok = rows[lo].notna() & rows[hi].notna()
+    segment = (~ok).cumsum()
+    for _, part in rows[ok].groupby(segment[ok]):
+        ts = list(part["ts"])
+        xs += [*ts, *ts[::-1], ts[0], None]
+        ys += [*part[hi], *part[lo][::-1], part[hi].iloc[0], None]
+    return xs, ys
+
+
+def simulation_figure(report: SimulationReport) -> Any:
+    """Per project two panels: the simulated service level per interval with its 95 %
+    confidence band against the target line, and the mean number of callers waiting."""
+    from plotly.subplots import make_subplots
+
+    kpis = report.kpis
+    summary = report.summary
+    projects = [str(p) for p in summary["project"]]
+    targets = dict(zip(projects, summary["sl_target"].astype(float), strict=True))
+    within = dict(zip(projects, summary["answer_within_s"].astype(float), strict=True))
+    titles: list[str] = []
+    for p in projects:
+        goal = f"{100 * targets[p]:g} % within {within[p]:g} s"
+        titles.append(f"{p}: service level (target {goal})")
+        titles.append(f"{p}: callers waiting (time-average)")
+    fig = make_subplots(
+        rows=2 * len(projects),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=titles,
+        vertical_spacing=0.05 / max(len(projects) / 2.0, 1.0),
+    )
+    for i, project in enumerate(projects):
+        rows = _with_gaps(kpis[kpis["project"] == project].sort_values("ts"))
+        sl_row, queue_row = 2 * i + 1, 2 * i + 2
+        for row, column, color, label in (
+            (sl_row, "sl", "#1f77b4", "service level"),
+            (queue_row, "queue_len", "#9467bd", "callers waiting"),
+        ):
+            band_x, band_y = _ci_polygons(rows, f"{column}_lo", f"{column}_hi")
+            fig.add_scatter(
+                x=band_x,
+                y=band_y,
+                mode="lines",
+                line={"width": 0},
+                fill="toself",
+                fillcolor="rgba(31, 119, 180, 0.2)",
+                hoverinfo="skip",
+                name="95 % confidence band",
+                legendgroup="band",
+                showlegend=i == 0 and column == "sl",
+                row=row,
+                col=1,
+            )
+            fig.add_scatter(
+                x=rows["ts"],
+                y=rows[column],
+                mode="lines",
+                line={"color": color, "width": 1.4},
+                name=label,
+                legendgroup=label,
+                showlegend=i == 0,
+                row=row,
+                col=1,
+            )
+        target = targets[project]
+        fig.add_scatter(
+            x=[rows["ts"].min(), rows["ts"].max()],
+            y=[target, target],
+            mode="lines",
+            line={"color": "#d62728", "width": 1.2, "dash": "dash"},
+            name="target",
+            legendgroup="target",
+            showlegend=i == 0,
+            row=sl_row,
+            col=1,
+        )
+        fig.update_yaxes(title_text="SL", range=[0, 1.02], tickformat=".0%", row=sl_row, col=1)
+        fig.update_yaxes(title_text="callers", rangemode="tozero", row=queue_row, col=1)
+    fig.update_layout(
+        title=(
+            f"Simulation: {report.replications} replications (seed {report.seed}), "
+            f"{report.handle_dist} handle times, {report.interval_min}-minute intervals "
+            f"(time zone {report.tz})"
+        ),
+        height=440 * len(projects) + 140,
+        hovermode="x unified",
+        template="plotly_white",
+    )
+    return fig
+
+
+def write_simulation_html(report: SimulationReport, path: Path) -> Path:
+    """Write the simulation page as a self-contained HTML file (plotly.js embedded)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    simulation_figure(report).write_html(path, include_plotlyjs=True, full_html=True)
     return path

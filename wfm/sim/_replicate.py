@@ -11,6 +11,7 @@ the same frames bit for bit, and two plans compared with one seed share their ra
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,16 @@ def _prepare(
         )
     interval_s = interval_min * 60.0
     ts = pd.DatetimeIndex(demand["ts"])
+    steps = (ts - ts.min()).total_seconds().to_numpy()
+    off_grid = np.flatnonzero(np.abs(np.remainder(steps, interval_s)) > 1e-6)
+    if off_grid.size:
+        row = int(off_grid[0])
+        raise InputError(
+            f"demand row {row}: {ts[row]} is not on the {interval_min}-minute grid",
+            field="ts",
+            row=row,
+            expected=f"interval starts {interval_min} minutes apart",
+        )
     starts = pd.DatetimeIndex(schedule["start"]) if len(schedule) else ts[:0]
     t0 = min(ts.min(), starts.min()) if len(starts) else ts.min()
     interval_ts = pd.DatetimeIndex(sorted(set(ts)))
@@ -117,11 +128,12 @@ def _prepare(
             if p in index:
                 priority[a_index[a], k] = index[p]
                 holds[a_index[a], index[p]] = True
-    # work segments per agent
-    work = schedule[schedule["activity"].astype(str) == "work"]
-    seg_rows: list[tuple[int, float, float, int]] = []
+    # work segments per agent, less any break/lunch/training/off time that overlaps them
+    activity = schedule["activity"].astype(str).to_numpy()
+    work_rows: list[tuple[int, float, float, int, int]] = []
+    off: dict[int, list[tuple[float, float]]] = {}
     for row, (agent, start, end, proj) in enumerate(
-        zip(work["agent"], work["start"], work["end"], work["project"], strict=True)
+        zip(schedule["agent"], schedule["start"], schedule["end"], schedule["project"], strict=True)
     ):
         agent = str(agent)
         if agent not in a_index:
@@ -132,6 +144,11 @@ def _prepare(
                 expected="an agent of the agents file",
             )
         ai = a_index[agent]
+        s = (pd.Timestamp(start) - t0).total_seconds()
+        e = (pd.Timestamp(end) - t0).total_seconds()
+        if activity[row] != "work":
+            off.setdefault(ai, []).append((s, e))
+            continue
         if proj is None or (isinstance(proj, float) and math.isnan(proj)) or str(proj) == "":
             mask = sum(1 << j for j in range(len(names)) if holds[ai, j])
         else:
@@ -144,9 +161,21 @@ def _prepare(
                     expected="a project the agent holds",
                 )
             mask = 1 << pj
-        s = (pd.Timestamp(start) - t0).total_seconds()
-        e = (pd.Timestamp(end) - t0).total_seconds()
-        seg_rows.append((ai, s, e, mask))
+        work_rows.append((ai, s, e, mask, row))
+    work_rows.sort()
+    for (a1, _s1, e1, _m1, r1), (a2, s2, _e2, _m2, r2) in itertools.pairwise(work_rows):
+        if a1 == a2 and s2 < e1:
+            raise InputError(
+                f"schedule rows {r1} and {r2}: agent {agent_names[a1]} has overlapping work "
+                "segments",
+                field="start",
+                row=r2,
+                expected="work segments of one agent that do not overlap",
+            )
+    seg_rows: list[tuple[int, float, float, int]] = []
+    for ai, s, e, mask, _row in work_rows:
+        for piece_start, piece_end in _carve(s, e, off.get(ai, [])):
+            seg_rows.append((ai, piece_start, piece_end, mask))
     seg_rows.sort()
     n_agents = len(agent_names)
     agent_first = np.zeros(n_agents, dtype=np.int64)
@@ -181,6 +210,23 @@ def _prepare(
         holds=holds,
         seg_owner=np.array([r[0] for r in seg_rows], dtype=np.int64),
     )
+
+
+def _carve(start: float, end: float, gaps: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """[start, end) less the ``gaps`` (breaks and other non-work time inside a work segment)."""
+    pieces = [(start, end)]
+    for g0, g1 in sorted(gaps):
+        nxt: list[tuple[float, float]] = []
+        for p0, p1 in pieces:
+            if g1 <= p0 or g0 >= p1:
+                nxt.append((p0, p1))
+                continue
+            if g0 > p0:
+                nxt.append((p0, g0))
+            if g1 < p1:
+                nxt.append((g1, p1))
+        pieces = nxt
+    return [(p0, p1) for p0, p1 in pieces if p1 > p0]
 
 
 def _draw_calls(
@@ -275,6 +321,8 @@ def simulate(
     ``routing``: a free agent takes the first waiting caller in their skill-priority order
     (``"priority"``), or the longest-waiting caller among their projects (``"longest_wait"``).
     ``queue_len`` in the KPIs is the time-average number of callers waiting."""
+    if seed < 0:
+        raise InputError(f"seed: {seed} is negative", field="seed", expected="an integer >= 0")
     if replications < 2:
         raise InputError(
             "replications: at least 2 are needed for a confidence interval",
@@ -355,7 +403,8 @@ def simulate(
         )  # fmt: skip
         agent_busy[r] = busy.sum(axis=1)
         agent_overrun[r] = _overruns(inp, agent[served], answer[served], end[served])
-        occ_busy[r] = inp.holds.T.astype(np.float64) @ busy
+        # occupancy counts busy time only within available time (overruns are reported apart)
+        occ_busy[r] = inp.holds.T.astype(np.float64) @ np.minimum(busy, avail)
         occ_avail[r] = inp.holds.T.astype(np.float64) @ avail
         if records:
             all_records.append(
@@ -464,11 +513,21 @@ def _kpi_frame(
     for name, samples in values.items():
         mean, lo, hi = _mean_ci(samples.reshape(samples.shape[0], -1))
         frame[name] = mean
-        frame[f"{name}_lo"] = np.maximum(lo, 0.0) if name != "asa_s" else lo
+        frame[f"{name}_lo"] = lo
         frame[f"{name}_hi"] = hi
-    for name in ("sl", "occupancy"):
-        frame[f"{name}_lo"] = frame[f"{name}_lo"].clip(lower=0.0)
-        frame[f"{name}_hi"] = frame[f"{name}_hi"].clip(upper=1.0)
+    return _clip_bounds(frame, ("sl", "occupancy"))
+
+
+def _clip_bounds(frame: pd.DataFrame, shares: Sequence[str]) -> pd.DataFrame:
+    """A normal-theory interval can leave the quantity's range: bounds are clipped to it
+    (counts, seconds and lengths at 0; shares also at 1)."""
+    for col in frame.columns:
+        if col.endswith(("_lo", "_hi")):
+            frame[col] = frame[col].clip(lower=0.0)
+    for name in shares:
+        if f"{name}_hi" in frame:
+            frame[f"{name}_lo"] = frame[f"{name}_lo"].clip(upper=1.0)
+            frame[f"{name}_hi"] = frame[f"{name}_hi"].clip(upper=1.0)
     return frame
 
 
@@ -492,4 +551,4 @@ def _daily_frame(inp: _Inputs, stats: FloatArray) -> pd.DataFrame:
         frame[name] = mean
         frame[f"{name}_lo"] = lo
         frame[f"{name}_hi"] = hi
-    return frame
+    return _clip_bounds(frame, ("sl",))

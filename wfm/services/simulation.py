@@ -1,0 +1,833 @@
+"""Simulation services: does a schedule meet every project's service target? (``wfm simulate``)
+
+Adapters (CLI, API, notebooks) call these and get typed results; the engine underneath is
+``wfm.sim`` (the bundled ACD simulator: Poisson arrivals per project and interval, skills-based
+routing over the agents' work segments, seeded replications with 95 % confidence intervals).
+
+What is simulated: inbound calls and chats. Projects without a service target (outbound
+campaigns: empty ``sl_target`` and ``answer_within_s``) are left out with a note, as are their
+demand rows and the work segments planned on them (those agents are dialling). Chat
+concurrency is not modelled yet: an agent handles one chat at a time, so a chat project's
+simulated service level is pessimistic (a note says so).
+
+Before the engine runs, the inputs are checked against each other, and every problem raises
+``InputError`` naming the file, the CSV line (header = line 1) and the column: demand rows of
+unknown projects or off the interval grid, schedule rows of unknown agents, work segments on a
+project the agent does not hold, overlapping work segments of one agent. A break, lunch or
+training inside a work segment is fine: the engine takes it out of the work time.
+
+The per-project summary (``SimulationReport.summary``) combines the engine's per-day results:
+the service level is the offered-weighted mean of the days, and its 95 % interval treats the
+days as independent strata (they are, within a replication, when the queue empties overnight;
+for a single day it is exactly the engine's interval across replications).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from wfm import contracts
+from wfm.errors import InputError
+from wfm.grid import Grid, check_tz
+from wfm.services.sitedata import _read_csv, load_site
+from wfm.sim import SimProject, SimResult, simulate
+
+__all__ = [
+    "AGENTS_COLUMNS",
+    "HANDLE_DISTS",
+    "PROJECTS_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "HandleDist",
+    "Progress",
+    "SimProjects",
+    "SimulationReport",
+    "load_sim_agents",
+    "load_sim_projects",
+    "simulate_files",
+    "simulate_plan",
+    "write_kpis_csv",
+]
+
+HandleDist = Literal["exponential", "lognormal"]
+HANDLE_DISTS: tuple[HandleDist, ...] = ("exponential", "lognormal")
+
+AGENTS_COLUMNS: tuple[str, ...] = ("agent", "skills")
+"""Columns the agents CSV must have (others, e.g. those of ``agents.csv``, are ignored)."""
+PROJECTS_COLUMNS: tuple[str, ...] = ("project", "sl_target", "answer_within_s", "patience_s")
+"""Columns the projects CSV must have; ``kind`` and ``concurrency`` are read when present."""
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "project",
+    "sl_target",
+    "answer_within_s",
+    "offered",
+    "sl",
+    "sl_lo",
+    "sl_hi",
+    "meets_target_at_lo",
+    "meets_target_at_mean",
+    "abandon_rate",
+    "asa_s",
+    "occupancy",
+)
+"""Columns of ``SimulationReport.summary``, one row per project with demand."""
+
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, label)``: ``done`` of ``total`` steps finished, ``label`` says what
+is running."""
+
+_STEPS = 4
+
+
+@dataclass(frozen=True)
+class SimProjects:
+    """The projects file as the simulator sees it: the simulated (inbound and chat) projects,
+    the skipped ones with the reason, and each project's chat concurrency where above 1."""
+
+    projects: Mapping[str, SimProject]
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    concurrency: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    """A simulated plan.
+
+    ``result`` is the engine's ``SimResult`` restricted to the projects with demand (its
+    ``kpis`` are what ``simulate_files`` writes: the KPIS contract of ``wfm.contracts`` plus
+    ``queue_len``). ``summary`` has one row per project (``SUMMARY_COLUMNS``): the target
+    (``sl_target`` within ``answer_within_s`` seconds), mean calls offered per replication,
+    the service level with its 95 % interval (``sl_lo``, ``sl_hi``), whether the interval's
+    lower bound meets the target (``meets_target_at_lo``: the plan passes with confidence)
+    and whether the mean does (``meets_target_at_mean``), abandoned ÷ offered, the mean wait
+    of answered calls and the occupancy of the agents holding the project (busy ÷ work-segment
+    time). ``notes`` say what was left out or approximated."""
+
+    result: SimResult
+    summary: pd.DataFrame
+    tz: str
+    interval_min: int
+    replications: int
+    seed: int
+    handle_dist: HandleDist
+    short_abandon_s: float = 0.0
+    rate_cv: float = 0.0
+    notes: tuple[str, ...] = ()
+    timings_s: Mapping[str, float] = field(default_factory=dict)
+    out_path: Path | None = None
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """KPIs per project and interval (``result.kpis``)."""
+        return self.result.kpis
+
+
+# --------------------------------------------------------------------------------------------
+# where a row came from (for messages)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """How a frame's rows are named in messages: ``schedule.csv line 7`` for a file (the CSV
+    line of each row position), ``schedule row 5`` for an in-memory frame."""
+
+    name: str
+    lines: Sequence[int] | None = None
+
+    def number(self, pos: int) -> int:
+        return pos if self.lines is None else int(self.lines[pos])
+
+    def place(self, pos: int) -> str:
+        word = "row" if self.lines is None else "line"
+        return f"{self.name} {word} {self.number(pos)}"
+
+    def error(self, pos: int, column: str, detail: str, expected: str) -> InputError:
+        return InputError(
+            f"{self.place(pos)}, column {column!r}: {detail}; expected {expected}",
+            field=column,
+            row=self.number(pos),
+            expected=expected,
+        )
+
+
+def _csv_lines(path: Path, rows: int) -> list[int]:
+    """The line on which each data record of a CSV starts (header = line 1), as
+    ``contracts.read_frame_csv`` numbers them; one record per line if the layout is odd."""
+    starts: list[int] = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        previous = 0
+        for record in reader:
+            if record:
+                starts.append(previous + 1)
+            previous = reader.line_num
+    lines = starts[1:]
+    return lines if len(lines) == rows else list(range(2, rows + 2))
+
+
+# --------------------------------------------------------------------------------------------
+# reading the files
+
+
+def load_sim_projects(path: Path) -> SimProjects:
+    """The projects CSV (``PROJECTS_COLUMNS``; ``data/samples/projects.csv`` works): rows with
+    empty ``sl_target`` and ``answer_within_s`` (outbound campaigns) are skipped; empty
+    ``patience_s`` means callers never abandon."""
+    path = Path(path)
+    rows = _read_csv(path, PROJECTS_COLUMNS)
+    if not rows:
+        raise InputError(
+            f"{path.name} line 2: no projects", field="project", expected="one row per project"
+        )
+    simulated: dict[str, SimProject] = {}
+    skipped: dict[str, str] = {}
+    concurrency: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        project = row.required("project", "a project id")
+        if project in seen:
+            raise row.error(
+                "project", f"{project!r} is listed twice (first on line {seen[project]})", "ids"
+            )
+        seen[project] = row.line
+        kind = row.cells.get("kind", "")
+        target_given = bool(row.text("sl_target")), bool(row.text("answer_within_s"))
+        if not any(target_given):
+            skipped[project] = "an outbound campaign" if kind == "outbound" else "no service target"
+            continue
+        if not all(target_given):
+            column = "sl_target" if not target_given[0] else "answer_within_s"
+            raise row.error(
+                column, "empty while the other column of the target is given", "a number"
+            )
+        sl_target = row.number("sl_target")
+        if not 0.0 < sl_target < 1.0:
+            raise row.error("sl_target", f"{sl_target:g} is outside (0, 1)", "a share, e.g. 0.8")
+        within = row.number("answer_within_s")
+        if within < 0.0:
+            raise row.error("answer_within_s", f"{within:g} is negative", "seconds >= 0")
+        patience = row.optional_number("patience_s")
+        if patience is not None and patience <= 0.0:
+            raise row.error("patience_s", f"{patience:g} is not positive", "seconds > 0, or empty")
+        if "concurrency" in row.cells:
+            n = row.integer("concurrency", default=1)
+            if n < 1:
+                raise row.error("concurrency", f"{n} is below 1", "an integer >= 1")
+            if n > 1:
+                concurrency[project] = n
+        simulated[project] = SimProject(
+            project=project, answer_within_s=within, patience_s=patience, sl_target=sl_target
+        )
+    if not simulated:
+        raise InputError(
+            f"{path.name}: no project has a service target (sl_target, answer_within_s); "
+            "the simulator checks inbound calls and chats only",
+            field="sl_target",
+            expected="at least one inbound or chat project",
+        )
+    return SimProjects(projects=simulated, skipped=skipped, concurrency=concurrency)
+
+
+def load_sim_agents(path: Path, *, projects: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Agent → skills in priority order from the agents CSV (``agent``, ``skills``
+    ``;``-separated; other columns ignored, so ``data/samples/agents.csv`` works). Every skill
+    must be one of ``projects`` (all projects of the projects file, skipped ones included)."""
+    path = Path(path)
+    out: dict[str, tuple[str, ...]] = {}
+    seen: dict[str, int] = {}
+    for row in _read_csv(path, AGENTS_COLUMNS):
+        agent = row.required("agent", "an agent id")
+        if agent in seen:
+            raise row.error(
+                "agent", f"{agent!r} is listed twice (first on line {seen[agent]})", "unique ids"
+            )
+        seen[agent] = row.line
+        skills = [s.strip() for s in row.text("skills").split(";") if s.strip()]
+        if not skills:
+            raise row.error(
+                "skills", f"agent {agent}: no skills", "project ids, ';'-separated, e.g. a;b"
+            )
+        for skill in skills:
+            if skill not in projects:
+                raise row.error(
+                    "skills",
+                    f"agent {agent}: unknown project {skill!r} "
+                    f"(the projects file has {', '.join(sorted(projects))})",
+                    "project ids of the projects file",
+                )
+            if skills.count(skill) > 1:
+                raise row.error(
+                    "skills", f"agent {agent}: {skill!r} is listed twice", "distinct project ids"
+                )
+        out[agent] = tuple(skills)
+    if not out:
+        raise InputError(
+            f"{path.name} line 2: no agents", field="agent", expected="one row per agent"
+        )
+    return out
+
+
+def _site_tz(folder: Path, tz: str | None) -> str:
+    """``tz`` if given (checked), else the ``tz`` of ``folder/site.json``."""
+    if tz is not None:
+        check_tz(tz)
+        return tz
+    if not (folder / "site.json").is_file():
+        raise InputError(
+            f"tz: no --tz given and no site.json in {folder}",
+            field="tz",
+            expected="an IANA time zone, e.g. Europe/Berlin",
+        )
+    return load_site(folder).tz
+
+
+def _read(path: Path, schema: contracts.FrameSchema, tz: str) -> tuple[pd.DataFrame, _Source]:
+    path = Path(path)
+    frame = contracts.read_frame_csv(path, replace(schema, name=path.name), tz=tz)
+    frame = frame.reset_index(drop=True)
+    return frame, _Source(path.name, _csv_lines(path, len(frame)))
+
+
+# --------------------------------------------------------------------------------------------
+# checking the plan
+
+
+@dataclass(frozen=True)
+class _Plan:
+    demand: pd.DataFrame
+    schedule: pd.DataFrame
+    agents: dict[str, tuple[str, ...]]
+    interval_min: int
+    notes: tuple[str, ...]
+
+
+def _interval_min(demand: pd.DataFrame, src: _Source, tz: str) -> int:
+    """The demand's interval length: the smallest step between one project's rows, the same
+    for every project, 15, 30 or 60 minutes (``demand``'s index: the rows' positions in the
+    source)."""
+    steps: dict[str, float] = {}
+    for project, group in demand.groupby("project", sort=True):
+        diffs = group["ts"].sort_values().diff().dt.total_seconds()
+        diffs = diffs[diffs > 0]
+        if len(diffs):
+            steps[str(project)] = float(diffs.min()) / 60.0
+    if not steps:
+        raise InputError(
+            f"{src.name}: cannot tell the interval length from one row per project",
+            field="ts",
+            expected="at least two intervals of one project",
+        )
+    minutes = min(steps.values())
+    if minutes not in (15.0, 30.0, 60.0):
+        off = ~Grid(tz=tz, interval_min=15).on_grid(pd.DatetimeIndex(demand["ts"]))
+        if off.any():
+            first = int(np.argmax(off))
+            pos = int(demand.index[first])  # the row's position in the file
+            raise src.error(
+                pos,
+                "ts",
+                f"{demand['ts'].iloc[first].isoformat()} is not the start of a 15-, 30- or "
+                "60-minute interval",
+                "interval starts on a 15, 30 or 60-minute grid",
+            )
+        raise InputError(
+            f"{src.name}: rows are {minutes:g} minutes apart; expected a 15, 30 or 60-minute grid",
+            field="ts",
+            expected="15, 30 or 60-minute intervals",
+        )
+    coarse = sorted(p for p, step in steps.items() if step != minutes)
+    if coarse:
+        raise InputError(
+            f"{src.name}: project {coarse[0]!r} has rows {steps[coarse[0]]:g} minutes apart, "
+            f"others {minutes:g}; expected one interval grid for all projects",
+            field="ts",
+            expected=f"{minutes:g}-minute intervals for every project",
+        )
+    return int(minutes)
+
+
+def _check_demand(
+    demand: pd.DataFrame, src: _Source, projects: SimProjects, tz: str
+) -> tuple[pd.DataFrame, int, dict[str, int]]:
+    """The demand rows to simulate, the interval length, and the rows dropped per skipped
+    project."""
+    if demand.empty:
+        raise InputError(f"{src.name}: no rows", field="project", expected="demand rows")
+    project = demand["project"].astype(str)
+    known = set(projects.projects) | set(projects.skipped)
+    unknown = ~project.isin(known).to_numpy()
+    if unknown.any():
+        pos = int(np.argmax(unknown))
+        raise src.error(
+            pos,
+            "project",
+            f"{project.iloc[pos]!r} is not in the projects file",
+            "one of " + ", ".join(sorted(known)),
+        )
+    dropped = project.isin(list(projects.skipped)).to_numpy()
+    counts = {str(k): int(v) for k, v in project[dropped].value_counts().items()}
+    keep = np.flatnonzero(~dropped)
+    if keep.size == 0:
+        raise InputError(
+            f"{src.name}: no demand of an inbound or chat project "
+            f"(only {', '.join(sorted(set(project)))})",
+            field="project",
+            expected="demand rows of projects with a service target",
+        )
+    kept = demand.iloc[keep]
+    minutes = _interval_min(kept, src, tz)
+    on_grid = Grid(tz=tz, interval_min=minutes).on_grid(pd.DatetimeIndex(kept["ts"]))
+    if not on_grid.all():
+        pos = int(keep[int(np.argmax(~on_grid))])
+        raise src.error(
+            pos,
+            "ts",
+            f"{demand['ts'].iloc[pos].isoformat()} is not the start of a {minutes}-minute interval",
+            f"interval starts every {minutes} minutes",
+        )
+    return kept.reset_index(drop=True), minutes, counts
+
+
+def _check_schedule(
+    schedule: pd.DataFrame,
+    src: _Source,
+    agents: Mapping[str, Sequence[str]],
+    agents_name: str,
+    projects: SimProjects,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The schedule as the engine gets it (work segments on skipped projects dropped) and the
+    agent-hours dropped per skipped project; errors for unknown agents, work segments of one
+    agent that overlap, and work on a project the agent does not hold."""
+    agent = schedule["agent"].astype(str)
+    unknown = ~agent.isin(list(agents)).to_numpy()
+    if unknown.any():
+        pos = int(np.argmax(unknown))
+        raise src.error(
+            pos,
+            "agent",
+            f"{agent.iloc[pos]!r} is not in {agents_name}",
+            f"an agent of {agents_name}",
+        )
+    starts = pd.DatetimeIndex(schedule["start"])
+    ends = pd.DatetimeIndex(schedule["end"])
+    order = np.lexsort((np.asarray(starts.asi8), agent.to_numpy(dtype=object).astype(str)))
+    work_rows = (schedule["activity"].astype(str) == "work").to_numpy()
+    order = np.array([i for i in order if work_rows[i]], dtype=np.intp)
+    last: dict[str, int] = {}  # agent → position of the work segment ending last so far
+    for pos in (int(i) for i in order):
+        name = agent.iloc[pos]
+        before = last.get(name)
+        if before is not None and starts[pos] < ends[before]:
+            raise src.error(
+                pos,
+                "start",
+                f"agent {name}'s {schedule['activity'].iloc[pos]} from "
+                f"{starts[pos].isoformat()} overlaps its {schedule['activity'].iloc[before]} "
+                f"until {ends[before].isoformat()} ({src.place(before)})",
+                "segments of one agent that do not overlap",
+            )
+        if before is None or ends[pos] > ends[before]:
+            last[name] = pos
+    keep = np.ones(len(schedule), dtype=bool)
+    is_work = (schedule["activity"].astype(str) == "work").to_numpy()
+    project = schedule["project"]
+    known = set(projects.projects) | set(projects.skipped)
+    skipped_hours: dict[str, float] = {}
+    for found in np.flatnonzero(is_work & project.notna().to_numpy()):
+        pos = int(found)
+        name, proj = agent.iloc[pos], str(project.iloc[pos])
+        if proj not in known:
+            raise src.error(
+                pos,
+                "project",
+                f"{proj!r} is not in the projects file",
+                "a project of the projects file, or empty for any project the agent holds",
+            )
+        if proj not in agents[name]:
+            raise src.error(
+                pos,
+                "project",
+                f"agent {name} works on {proj!r} without the skill "
+                f"({agents_name} gives {';'.join(agents[name])})",
+                "a project the agent holds, or empty for any of them",
+            )
+        if proj in projects.skipped:
+            keep[pos] = False
+            hours = (ends[pos] - starts[pos]).total_seconds() / 3600.0
+            skipped_hours[proj] = skipped_hours.get(proj, 0.0) + hours
+    return schedule[keep].reset_index(drop=True), skipped_hours
+
+
+def _sim_agents(
+    agents: Mapping[str, Sequence[str]], projects: SimProjects
+) -> dict[str, tuple[str, ...]]:
+    """Skills restricted to the simulated projects (priority order kept)."""
+    return {a: tuple(s for s in skills if s in projects.projects) for a, skills in agents.items()}
+
+
+def _plan(
+    demand: pd.DataFrame,
+    demand_src: _Source,
+    schedule: pd.DataFrame,
+    schedule_src: _Source,
+    agents: Mapping[str, Sequence[str]],
+    agents_name: str,
+    projects: SimProjects,
+    tz: str,
+) -> _Plan:
+    kept, minutes, rows = _check_demand(demand, demand_src, projects, tz)
+    sched, hours = _check_schedule(schedule, schedule_src, agents, agents_name, projects)
+    notes: list[str] = []
+    for name, why in sorted(projects.skipped.items()):
+        left_out = [
+            *([f"{rows[name]} demand rows"] if name in rows else []),
+            *([f"{hours[name]:.1f} agent-hours of work on it"] if name in hours else []),
+        ]
+        notes.append(
+            f"{name}: not simulated ({why}; the ACD simulates inbound calls and chats only)"
+            + (f", {' and '.join(left_out)} left out" if left_out else "")
+        )
+    for name, n in sorted(projects.concurrency.items()):
+        notes.append(
+            f"{name}: chat concurrency {n} is not modelled yet; agents handle one contact "
+            "at a time, so the simulated service level is pessimistic"
+        )
+    with_demand = set(kept["project"].astype(str))
+    idle = sorted(set(projects.projects) - with_demand)
+    if idle:
+        notes.append(f"no demand rows for {', '.join(idle)} (not reported)")
+    if not (sched["activity"].astype(str) == "work").any():
+        notes.append("the schedule has no work segments: no call is answered")
+    return _Plan(
+        demand=kept,
+        schedule=sched,
+        agents=_sim_agents(agents, projects),
+        interval_min=minutes,
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# running and summarising
+
+
+def _check_options(replications: int, seed: int, handle_dist: str) -> None:
+    if seed < 0:
+        raise InputError(f"seed: {seed} is negative", field="seed", expected="an integer >= 0")
+    if replications < 2:
+        raise InputError(
+            f"replications: {replications}; at least 2 are needed for a confidence interval",
+            field="replications",
+            expected="an integer >= 2",
+        )
+    if handle_dist not in HANDLE_DISTS:
+        raise InputError(
+            f"handle_dist: {handle_dist!r} is unknown",
+            field="handle_dist",
+            expected=" or ".join(HANDLE_DISTS),
+        )
+
+
+def _strata(
+    values: pd.Series, lo: pd.Series, hi: pd.Series, weights: pd.Series
+) -> tuple[float, float]:
+    """Weighted mean of per-day means and the half-width of its 95 % interval, the days
+    independent (NaN half-width if a day has none)."""
+    ok = (weights > 0) & values.notna()
+    w = weights[ok] / weights[ok].sum()
+    mean = float((w * values[ok]).sum())
+    half = float(np.sqrt((((hi[ok] - lo[ok]) / 2.0 * w) ** 2).sum(min_count=1)))
+    return mean, half
+
+
+def _summary(
+    result: SimResult,
+    projects: Mapping[str, SimProject],
+    agents: Mapping[str, Sequence[str]],
+) -> pd.DataFrame:
+    daily = result.daily
+    avail = dict(zip(result.agents["agent"], result.agents["available_s"], strict=True))
+    busy = dict(zip(result.agents["agent"], result.agents["busy_s"], strict=True))
+    rows: list[dict[str, object]] = []
+    for name in sorted(set(daily["project"].astype(str))):
+        p = projects[name]
+        target = float(p.sl_target) if p.sl_target is not None else math.nan
+        days = daily[daily["project"] == name]
+        offered = float(days["offered"].sum())
+        answered = float(days["answered"].sum())
+        if offered > 0.0:
+            sl, half = _strata(days["sl"], days["sl_lo"], days["sl_hi"], days["offered"])
+            sl_lo, sl_hi = max(sl - half, 0.0), min(sl + half, 1.0)
+            abandon = float(days["abandoned"].sum()) / offered
+        else:  # no calls: the target is met (the convention of wfm.staffing)
+            sl, sl_lo, sl_hi, abandon = 1.0, 1.0, 1.0, 0.0
+        if answered > 0.0:
+            asa, _ = _strata(days["asa_s"], days["asa_s_lo"], days["asa_s_hi"], days["answered"])
+        else:
+            asa = 0.0 if offered == 0.0 else math.nan
+        holders = [a for a, skills in agents.items() if name in skills]
+        available = sum(float(avail[a]) for a in holders)
+        occupancy = sum(float(busy[a]) for a in holders) / available if available else math.nan
+        rows.append(
+            {
+                "project": name,
+                "sl_target": target,
+                "answer_within_s": float(p.answer_within_s),
+                "offered": offered,
+                "sl": sl,
+                "sl_lo": sl_lo,
+                "sl_hi": sl_hi,
+                "meets_target_at_lo": bool(sl_lo >= target),
+                "meets_target_at_mean": bool(sl >= target),
+                "abandon_rate": abandon,
+                "asa_s": asa,
+                "occupancy": occupancy,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def _run(
+    plan: _Plan,
+    projects: SimProjects,
+    *,
+    tz: str,
+    replications: int,
+    seed: int,
+    handle_dist: HandleDist,
+    handle_cv: float,
+    short_abandon_s: float,
+    rate_cv: float,
+    progress: Progress | None,
+) -> SimulationReport:
+    clock = time.perf_counter()
+    if progress is not None:
+        progress(1, _STEPS, f"simulating {replications} replications")
+    raw = simulate(
+        plan.demand[["project", "ts", "calls", "aht_s"]],
+        plan.schedule,
+        plan.agents,
+        projects.projects,
+        interval_min=plan.interval_min,
+        replications=replications,
+        seed=seed,
+        handle_dist=handle_dist,
+        handle_cv=handle_cv,
+        rate_cv=rate_cv,
+        short_abandon_s=short_abandon_s,
+    )
+    t_sim = time.perf_counter()
+    if progress is not None:
+        progress(2, _STEPS, "summarising")
+    reported = sorted(set(plan.demand["project"].astype(str)))
+    kpis = raw.kpis[raw.kpis["project"].isin(reported)].reset_index(drop=True)
+    kpis = contracts.validate(kpis, contracts.KPIS, tz=tz)
+    daily = raw.daily[raw.daily["project"].isin(reported)].reset_index(drop=True)
+    result = replace(raw, kpis=kpis, daily=daily)
+    summary = _summary(result, projects.projects, plan.agents)
+    t_done = time.perf_counter()
+    return SimulationReport(
+        result=result,
+        summary=summary,
+        tz=tz,
+        interval_min=plan.interval_min,
+        replications=replications,
+        seed=seed,
+        handle_dist=handle_dist,
+        short_abandon_s=short_abandon_s,
+        rate_cv=rate_cv,
+        notes=plan.notes,
+        timings_s={"simulate": t_sim - clock, "summarise": t_done - t_sim},
+    )
+
+
+def simulate_plan(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: SimProjects | Mapping[str, SimProject],
+    *,
+    tz: str,
+    replications: int = 20,
+    seed: int = 1,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    short_abandon_s: float = 0.0,
+    rate_cv: float = 0.0,
+    progress: Progress | None = None,
+) -> SimulationReport:
+    """Simulate a plan given as frames: ``demand`` (``project, ts, calls, aht_s``),
+    ``schedule`` (``agent, start, end, activity, project``), agent → skills in priority order,
+    and the projects (``SimProjects``, or a mapping of simulated projects, each with an
+    ``sl_target``). Errors name the frame's row (0-based position). See ``simulate_files``."""
+    clock = time.perf_counter()
+    _check_options(replications, seed, handle_dist)
+    check_tz(tz)
+    sims = projects if isinstance(projects, SimProjects) else SimProjects(projects=projects)
+    for name, p in sims.projects.items():
+        if p.sl_target is None:
+            raise InputError(
+                f"projects: {name!r} has no sl_target", field="sl_target", expected="a share"
+            )
+    skills = {str(a): tuple(str(s) for s in v) for a, v in agents.items()}
+    every = set(sims.projects) | set(sims.skipped)
+    for agent, held in skills.items():
+        unknown = [s for s in held if s not in every]
+        if unknown:
+            raise InputError(
+                f"agents: agent {agent}: unknown project {unknown[0]!r}",
+                field="skills",
+                row=agent,
+                expected="projects of the projects mapping",
+            )
+    d = contracts.validate(demand, contracts.HISTORY, tz=tz).reset_index(drop=True)
+    s = contracts.validate(schedule, contracts.SCHEDULE, tz=tz).reset_index(drop=True)
+    plan = _plan(d, _Source("demand"), s, _Source("schedule"), skills, "the agents", sims, tz)
+    t_check = time.perf_counter()
+    report = _run(
+        plan,
+        sims,
+        tz=tz,
+        replications=replications,
+        seed=seed,
+        handle_dist=handle_dist,
+        handle_cv=handle_cv,
+        short_abandon_s=short_abandon_s,
+        rate_cv=rate_cv,
+        progress=progress,
+    )
+    timings = {"check": t_check - clock, **report.timings_s, "total": time.perf_counter() - clock}
+    return replace(report, timings_s=timings)
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def _iso(ts: pd.Series) -> pd.Series:
+    """ISO-8601 text with the UTC offset (``2026-04-27T08:00:00+02:00``)."""
+    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    iso: pd.Series = text.str[:-2] + ":" + text.str[-2:]
+    return iso
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_kpis_csv(kpis: pd.DataFrame, path: Path) -> Path:
+    """Write a KPI frame as CSV (``ts`` ISO-8601 with its offset, numbers with 10 significant
+    digits, empty where undefined), atomically: to a temporary file beside ``path``, then
+    renamed over it. A path that cannot be written raises ``InputError`` (field ``out``)."""
+    path = Path(path)
+    out = kpis.copy()
+    out["ts"] = _iso(out["ts"])
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600: the usual mode
+            out.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(
+                f"out: cannot write {path} ({exc.strerror or exc})",
+                field="out",
+                expected="a writable file path",
+            ) from exc
+        raise
+    return path
+
+
+def simulate_files(
+    demand_path: Path,
+    schedule_path: Path,
+    agents_path: Path,
+    projects_path: Path,
+    *,
+    out_path: Path,
+    replications: int = 20,
+    seed: int = 1,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    tz: str | None = None,
+    short_abandon_s: float = 0.0,
+    rate_cv: float = 0.0,
+    progress: Progress | None = None,
+) -> SimulationReport:
+    """Simulate a plan from files and write its KPIs per project and interval to
+    ``out_path`` (CSV, see ``write_kpis_csv``).
+
+    - demand CSV: ``project, ts, calls, aht_s`` (a forecast's bounds and other columns are
+      ignored); the interval length (15, 30 or 60 minutes) comes from its timestamps;
+    - schedule CSV: ``agent, start, end, activity, project`` (an empty project on a work
+      segment: any project the agent holds);
+    - agents CSV: ``agent, skills`` (``;``-separated, in priority order);
+    - projects CSV: ``project, sl_target, answer_within_s, patience_s`` (see
+      ``load_sim_projects``).
+
+    The time zone is ``tz`` or that of ``site.json`` beside the demand file. ``handle_dist``
+    and ``handle_cv``, ``rate_cv``, ``short_abandon_s``: see ``wfm.sim.simulate``. The same
+    seed gives the same file, byte for byte."""
+    clock = time.perf_counter()
+    _check_options(replications, seed, handle_dist)
+    if progress is not None:
+        progress(0, _STEPS, "reading the plan")
+    demand_path = Path(demand_path)
+    zone = _site_tz(demand_path.parent, tz)
+    projects = load_sim_projects(Path(projects_path))
+    agents = load_sim_agents(Path(agents_path), projects=(*projects.projects, *projects.skipped))
+    demand, demand_src = _read(demand_path, contracts.HISTORY, zone)
+    schedule, schedule_src = _read(Path(schedule_path), contracts.SCHEDULE, zone)
+    t_read = time.perf_counter()
+    plan = _plan(
+        demand, demand_src, schedule, schedule_src, agents, Path(agents_path).name, projects, zone
+    )
+    t_check = time.perf_counter()
+    report = _run(
+        plan,
+        projects,
+        tz=zone,
+        replications=replications,
+        seed=seed,
+        handle_dist=handle_dist,
+        handle_cv=handle_cv,
+        short_abandon_s=short_abandon_s,
+        rate_cv=rate_cv,
+        progress=progress,
+    )
+    if progress is not None:
+        progress(3, _STEPS, "writing the KPIs")
+    t_write = time.perf_counter()
+    write_kpis_csv(report.kpis, out_path)
+    t_done = time.perf_counter()
+    if progress is not None:
+        progress(_STEPS, _STEPS, "done")
+    timings = {
+        "read": t_read - clock,
+        "check": t_check - t_read,
+        **report.timings_s,
+        "write": t_done - t_write,
+        "total": t_done - clock,
+    }
+    return replace(report, out_path=Path(out_path), timings_s=timings)
