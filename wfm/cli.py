@@ -32,6 +32,7 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from wfm.errors import InputError, WfmError
+from wfm.services.dialer import DialerReport, RuleCompliance
 from wfm.services.forecasting import (
     MODEL_NAMES,
     BacktestResult,
@@ -39,6 +40,7 @@ from wfm.services.forecasting import (
     auto_choices,
     check_model,
 )
+from wfm.services.simulation import SimulationReport
 from wfm.services.staffing import IntervalStaffing, Scenario, WhatIfResult, staff_interval
 
 __all__ = ["app", "main"]
@@ -670,6 +672,274 @@ def _print_backtest(r: BacktestResult, choice: Mapping[str, str], html: Path | N
     console.print(table)
     if html is not None:
         console.print(f"HTML: {html}")
+
+
+# --------------------------------------------------------------------------------------------
+# simulation
+
+
+class HandleDistOption(StrEnum):
+    EXPONENTIAL = "exponential"
+    LOGNORMAL = "lognormal"
+
+
+@app.command("simulate")
+def simulate_command(
+    demand: Annotated[
+        Path, typer.Option(help="Demand CSV: project, ts, calls, aht_s (a forecast works).")
+    ],
+    schedule: Annotated[
+        Path, typer.Option(help="Schedule CSV: agent, start, end, activity, project.")
+    ],
+    agents: Annotated[
+        Path, typer.Option(help="Agents CSV: agent, skills (';'-separated, in priority order).")
+    ],
+    projects: Annotated[
+        Path,
+        typer.Option(help="Projects CSV: project, sl_target, answer_within_s, patience_s."),
+    ],
+    out: Annotated[Path, typer.Option(help="KPI CSV to write (per project and interval).")],
+    replications: Annotated[
+        int, typer.Option(min=2, help="Independent runs (for the 95 % intervals).")
+    ] = 20,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Random seed: the same seed, the same file.")
+    ] = 1,
+    handle_dist: Annotated[
+        HandleDistOption,
+        typer.Option("--handle-dist", help="Handle-time distribution (lognormal: CV 1)."),
+    ] = HandleDistOption.EXPONENTIAL,
+    short_abandon_s: Annotated[
+        float,
+        typer.Option(
+            "--short-abandon-s", min=0.0, help="Callers hanging up within S s are not counted."
+        ),
+    ] = 0.0,
+    html: Annotated[Path | None, typer.Option(help="Write a plotly page.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    tz: Annotated[
+        str | None, typer.Option(help="Site time zone (default: site.json beside --demand).")
+    ] = None,
+) -> None:
+    """Simulate a schedule against the demand (ACD, seeded replications): per project the
+    service level with its 95 % interval against the target, abandonment, ASA, occupancy."""
+    from wfm.services.simulation import simulate_files
+
+    with _ProgressBar("simulate") as bar:
+        report = simulate_files(
+            demand,
+            schedule,
+            agents,
+            projects,
+            out_path=out,
+            replications=replications,
+            seed=seed,
+            handle_dist=handle_dist.value,
+            tz=tz,
+            short_abandon_s=short_abandon_s,
+            progress=bar.update,
+        )
+    if html is not None:
+        from wfm.services.plots import write_simulation_html
+
+        write_simulation_html(report, html)
+    if as_json:
+        typer.echo(json.dumps(_simulation_payload(report, html), allow_nan=False))
+        return
+    _print_simulation(report, html)
+
+
+def _simulation_payload(r: SimulationReport, html: Path | None) -> dict[str, object]:
+    ts = r.kpis["ts"]
+    return {
+        "out": None if r.out_path is None else str(r.out_path),
+        "html": None if html is None else str(html),
+        "tz": r.tz,
+        "interval_min": r.interval_min,
+        "first_ts": ts.min().isoformat(),
+        "last_ts": ts.max().isoformat(),
+        "replications": r.replications,
+        "seed": r.seed,
+        "handle_dist": r.handle_dist,
+        "short_abandon_s": r.short_abandon_s,
+        "projects": _records(r.summary),
+        "notes": list(r.notes),
+        "timings_s": dict(r.timings_s),
+    }
+
+
+def _verdict(rec: Mapping[Hashable, object]) -> str:
+    if rec["meets_target_at_lo"]:
+        return "✓ pass"
+    return "~ unsure" if rec["meets_target_at_mean"] else "✗ fail"
+
+
+def _print_simulation(r: SimulationReport, html: Path | None) -> None:
+    console = Console()
+    first = r.kpis["ts"].min()
+    last = r.kpis["ts"].max() + dt.timedelta(minutes=r.interval_min)
+    span = (
+        f"{first:%Y-%m-%d %H:%M}–{last:%H:%M}"
+        if last - first <= dt.timedelta(days=1)
+        else f"{first:%Y-%m-%d}…{last:%m-%d}"
+    )
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title=f"Simulated {span} ({r.tz}), {r.replications} runs, seed {r.seed}",
+        caption=(
+            "95 % interval over the runs; pass: its low end ≥ target,\n"
+            "unsure: only the mean ≥ target, fail: the mean < target"
+        ),
+    )
+    table.add_column("project", no_wrap=True)
+    for name in ("SL %", "95 % CI", "target", "", "aband.\n%", "ASA\ns", "occ.\n%"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for rec in r.summary.to_dict(orient="records"):
+        asa = float(str(rec["asa_s"]))
+        table.add_row(
+            str(rec["project"]),
+            _pct(rec["sl"]),
+            f"{_pct(rec['sl_lo'])}–{_pct(rec['sl_hi'])}",
+            f"{100 * float(str(rec['sl_target'])):g}/{float(str(rec['answer_within_s'])):g}s",
+            _verdict(rec),
+            _pct(rec["abandon_rate"]),
+            "—" if not math.isfinite(asa) else f"{asa:.1f}",
+            _pct(rec["occupancy"]),
+        )
+    console.print(table)
+    for note in r.notes:
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"wrote {r.out_path} ({len(r.kpis)} project-intervals)", highlight=False)
+    if html is not None:
+        console.print(f"HTML: {html}", highlight=False)
+
+
+# --------------------------------------------------------------------------------------------
+# outbound dialer
+
+
+@app.command("dialer")
+def dialer_command(
+    campaign: Annotated[Path, typer.Option(help="Campaign file (.json or .toml).")],
+    agents: Annotated[int, typer.Option(help="Agents on the campaign during the window.")],
+    pacing: Annotated[
+        str, typer.Option(help="preview, progressive, fixed:R or adaptive:TARGET.")
+    ] = "adaptive:0.025",
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same report.")] = 1,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write days.csv and intervals.csv into.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Simulate a predictive-dialer campaign: drops, AMD, contacts and the abandonment rules
+    (US: rolling 30 days; UK: per 24 h with AMD false positives), day by day."""
+    from wfm.services.dialer import run_campaign
+
+    report = run_campaign(campaign, agents=agents, pacing=pacing, days=days, seed=seed, out_dir=out)
+    if as_json:
+        payload = _dialer_payload(report)
+        typer.echo(json.dumps(payload, default=_json_default, allow_nan=False))
+        return
+    _print_dialer(report)
+
+
+def _rule_payload(rule: RuleCompliance) -> dict[str, object]:
+    return {
+        "rule": rule.rule,
+        "definition": rule.definition,
+        "limit": rule.limit,
+        "mean": _finite(rule.mean),
+        "p95": _finite(rule.p95),
+        "worst": _finite(rule.worst),
+        "worst_date": None if rule.worst_date is None else rule.worst_date.isoformat(),
+        "days_over": rule.days_over,
+        "days": rule.days,
+        "overall": _finite(rule.overall),
+    }
+
+
+def _dialer_payload(r: DialerReport) -> dict[str, object]:
+    from dataclasses import asdict
+
+    totals = {k: _finite(v) if isinstance(v, float) else v for k, v in asdict(r.totals).items()}
+    return {
+        "campaign": r.campaign.name,
+        "pacing": str(r.pacing),
+        "agents": r.agents,
+        "days": r.n_days,
+        "seed": r.seed,
+        "tz": r.campaign.tz,
+        "start_date": r.campaign.start_date.isoformat(),
+        "compliance": {"us": _rule_payload(r.us), "uk": _rule_payload(r.uk)},
+        "totals": totals,
+        "daily": _records(r.days),
+        "files": [str(p) for p in r.files],
+        "wall_s": r.wall_s,
+    }
+
+
+def _pct2(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{100.0 * value:.2f}"
+
+
+def _print_dialer(r: DialerReport) -> None:
+    console = Console()
+    c, t = r.campaign, r.totals
+    last = c.start_date + dt.timedelta(days=r.n_days - 1)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title=f"{c.name}: {r.pacing}, {r.agents} agents, {r.n_days} days, seed {r.seed}",
+        caption=(
+            f"{c.start_date:%Y-%m-%d}…{last:%Y-%m-%d} ({c.tz}); abandonment in % of live "
+            "pick-ups;\nUS: dropped, rolling 30 days; UK: dropped + AMD false positives, "
+            "per day"
+        ),
+    )
+    table.add_column("rule", no_wrap=True)
+    for name in ("limit", "mean", "p95", "worst", "worst day", "days over", "whole run"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for rule, label in ((r.us, "US 30-day"), (r.uk, "UK 24 h")):
+        table.add_row(
+            label,
+            _pct2(rule.limit),
+            _pct2(rule.mean),
+            _pct2(rule.p95),
+            _pct2(rule.worst),
+            "—" if rule.worst_date is None else f"{rule.worst_date:%Y-%m-%d}",
+            f"{rule.days_over}/{rule.days}",
+            _pct2(rule.overall),
+        )
+    console.print(table)
+    totals = Table(box=box.SIMPLE, show_header=False, show_edge=False)
+    for _ in range(2):
+        totals.add_column(no_wrap=True)
+        totals.add_column(justify="right", no_wrap=True)
+    rows = [
+        ("dials", f"{t.dials:,}", "occupancy", f"{_pct2(t.occupancy)} %"),
+        ("live pick-ups", f"{t.live:,}", "contacts/agent-hour", f"{t.contacts_per_agent_hour:.2f}"),
+        (
+            "right-party contacts",
+            f"{t.right_party:,}",
+            "mean dial ratio",
+            f"{t.mean_dial_ratio:.2f}",
+        ),
+        ("dropped", f"{t.dropped:,}", "records completed", f"{t.records_completed:,}"),
+        (
+            "AMD false positives",
+            f"{t.amd_false_positives:,}",
+            "records exhausted",
+            f"{t.records_exhausted:,}",
+        ),
+        ("agent-hours", f"{t.staffed_h:,.0f}", "records untouched", f"{t.records_untouched:,}"),
+    ]
+    for row in rows:
+        totals.add_row(*row)
+    console.print(totals)
+    for path in r.files:
+        console.print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> None:

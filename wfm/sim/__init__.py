@@ -5,8 +5,39 @@ interval from the demand frame, exponential or lognormal handle times, exponenti
 per-project FCFS queues and skills-based routing over the agents' work segments of the
 schedule, seeded replications with 95 % confidence intervals. It shares no code with the
 scheduler it checks (``tests/test_layers.py`` enforces that).
+
+The predictive-dialer simulation of an outbound campaign (``simulate_dialer``: pacing
+policies, drops, AMD, US and UK abandonment compliance) is in ``wfm.sim._dialer``.
 """
 
+from wfm.sim._dialer import (
+    ABANDON_LIMIT,
+    ADAPTIVE_GAIN,
+    OUTCOMES,
+    Campaign,
+    DialerReport,
+    DialerTotals,
+    Pacing,
+    RuleCompliance,
+    campaign_from_mapping,
+    parse_pacing,
+    simulate_dialer,
+)
 from wfm.sim._replicate import SimProject, SimResult, simulate
 
-__all__ = ["SimProject", "SimResult", "simulate"]
+__all__ = [
+    "ABANDON_LIMIT",
+    "ADAPTIVE_GAIN",
+    "OUTCOMES",
+    "Campaign",
+    "DialerReport",
+    "DialerTotals",
+    "Pacing",
+    "RuleCompliance",
+    "SimProject",
+    "SimResult",
+    "campaign_from_mapping",
+    "parse_pacing",
+    "simulate",
+    "simulate_dialer",
+]
