@@ -264,3 +264,23 @@ def test_engine_input_errors() -> None:
     shifted = demand.assign(ts=moved)
     with pytest.raises(ValueError, match="grid"):
         simulate(shifted, schedule, agents, projects, interval_min=30, replications=2)
+
+
+def test_arrivals_vary_as_much_as_the_forecast_band_says() -> None:
+    demand, schedule, agents, projects = one_queue(100.0, 60.0, 6, hours=12)
+    # a band with variance 100 + 0.04·100² = 500: sd 22.36, 80 % band ±1.2816 sd
+    half = 1.2815515655446004 * math.sqrt(500.0)
+    banded = demand.assign(calls_lo_80=100.0 - half, calls_hi_80=100.0 + half)
+    counts = {}
+    for label, frame, cv in (("poisson", demand, 0.0), ("forecast", banded, "forecast")):
+        res = simulate(frame, schedule, agents, projects, interval_min=30, replications=8,
+                       seed=6, rate_cv=cv, records=True)  # fmt: skip
+        assert res.records is not None
+        slot = res.records["arrival"].dt.floor("30min")
+        per = res.records.groupby([res.records["replication"], slot]).size()
+        counts[label] = float(per.var())
+    assert 70.0 < counts["poisson"] < 140.0
+    assert 350.0 < counts["forecast"] < 700.0
+    with pytest.raises(ValueError, match="calls_lo_80"):
+        simulate(demand, schedule, agents, projects, interval_min=30, replications=2,
+                 rate_cv="forecast")  # fmt: skip

@@ -238,9 +238,19 @@ def test_bad_options_exit_2(
         (["--handle-dist", "gamma"], "--handle-dist"),
         (["--short-abandon-s", "-5"], "--short-abandon-s"),
         (["--tz", "Mars/Olympus"], "tz"),
+        (["--rate-cv", "lots"], "--rate-cv"),
+        (["--rate-cv", "-0.5"], "rate_cv"),
+        (["--rate-cv", "forecast"], "calls_lo_80"),  # the demand here has no bounds
     ):
         code, _, err = run([*base, *extra], capsys)
         assert code == 2 and err.count("\n") == 1 and needle in err, (extra, err)
+
+
+def test_over_dispersed_arrivals_run(
+    site: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run([*args(site, tmp_path / "k.csv"), "--rate-cv", "0.2"], capsys)
+    assert code == 0, err
 
 
 def test_frames_api_names_rows_and_matches_the_files(site: dict[str, Path]) -> None:

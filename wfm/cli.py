@@ -715,6 +715,14 @@ def simulate_command(
             "--short-abandon-s", min=0.0, help="Callers hanging up within S s are not counted."
         ),
     ] = 0.0,
+    rate_cv: Annotated[
+        str,
+        typer.Option(
+            "--rate-cv",
+            help="Over-dispersed arrivals: a CV for every interval's rate, or 'forecast' "
+            "(from the demand's 80 % bounds).",
+        ),
+    ] = "0",
     html: Annotated[Path | None, typer.Option(help="Write a plotly page.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     tz: Annotated[
@@ -737,6 +745,7 @@ def simulate_command(
             handle_dist=handle_dist.value,
             tz=tz,
             short_abandon_s=short_abandon_s,
+            rate_cv=_rate_cv_option(rate_cv),
             progress=bar.update,
         )
     if html is not None:
@@ -940,6 +949,15 @@ def _print_dialer(r: DialerReport) -> None:
     console.print(totals)
     for path in r.files:
         console.print(f"wrote {path}")
+
+
+def _rate_cv_option(value: str) -> float | str:
+    if value.strip() == "forecast":
+        return "forecast"
+    try:
+        return float(value)
+    except ValueError:
+        _fail(f"--rate-cv: {value!r} is neither a number nor 'forecast'")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -122,7 +122,7 @@ class SimulationReport:
     seed: int
     handle_dist: HandleDist
     short_abandon_s: float = 0.0
-    rate_cv: float = 0.0
+    rate_cv: float | str = 0.0
     notes: tuple[str, ...] = ()
     timings_s: Mapping[str, float] = field(default_factory=dict)
     out_path: Path | None = None
@@ -608,7 +608,7 @@ def _run(
     handle_dist: HandleDist,
     handle_cv: float,
     short_abandon_s: float,
-    rate_cv: float,
+    rate_cv: float | str,
     progress: Progress | None,
 ) -> SimulationReport:
     clock = time.perf_counter()
@@ -664,7 +664,7 @@ def simulate_plan(
     handle_dist: HandleDist = "exponential",
     handle_cv: float = 1.0,
     short_abandon_s: float = 0.0,
-    rate_cv: float = 0.0,
+    rate_cv: float | str = 0.0,
     progress: Progress | None = None,
 ) -> SimulationReport:
     """Simulate a plan given as frames: ``demand`` (``project, ts, calls, aht_s``),
@@ -772,7 +772,7 @@ def simulate_files(
     handle_cv: float = 1.0,
     tz: str | None = None,
     short_abandon_s: float = 0.0,
-    rate_cv: float = 0.0,
+    rate_cv: float | str = 0.0,
     progress: Progress | None = None,
 ) -> SimulationReport:
     """Simulate a plan from files and write its KPIs per project and interval to

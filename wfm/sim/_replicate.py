@@ -212,6 +212,33 @@ def _prepare(
     )
 
 
+def _rate_cv(demand: pd.DataFrame, rate_cv: float | str) -> FloatArray | float:
+    """The coefficient of variation of each demand row's rate (see ``simulate``)."""
+    if rate_cv == "forecast":
+        missing = [c for c in ("calls_lo_80", "calls_hi_80") if c not in demand]
+        if missing:
+            raise InputError(
+                f"rate_cv: 'forecast' needs the demand's {missing[0]} column",
+                field=missing[0],
+                expected="a demand frame with 80 % bounds (a forecast)",
+            )
+        calls = demand["calls"].to_numpy(dtype=np.float64)
+        spread = demand["calls_hi_80"].to_numpy(dtype=np.float64) - demand["calls_lo_80"].to_numpy(
+            dtype=np.float64
+        )
+        sd = spread / (2.0 * 1.2815515655446004)  # the 80 % band of a normal is ±1.2816 sd
+        extra = np.maximum(sd**2 - calls, 0.0)  # beyond the Poisson variance
+        cv: FloatArray = np.divide(np.sqrt(extra), calls, out=np.zeros_like(calls), where=calls > 0)
+        return cv
+    if isinstance(rate_cv, str) or not (math.isfinite(rate_cv) and rate_cv >= 0.0):
+        raise InputError(
+            f"rate_cv: {rate_cv!r} is invalid",
+            field="rate_cv",
+            expected="a number >= 0 or 'forecast'",
+        )
+    return float(rate_cv)
+
+
 def _carve(start: float, end: float, gaps: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """[start, end) less the ``gaps`` (breaks and other non-work time inside a work segment)."""
     pieces = [(start, end)]
@@ -234,13 +261,19 @@ def _draw_calls(
     rng: np.random.Generator,
     handle_dist: HandleDist,
     handle_cv: float,
-    rate_cv: float = 0.0,
+    rate_cv: FloatArray | float = 0.0,
 ) -> tuple[FloatArray, IntArray, FloatArray, FloatArray, IntArray]:
-    """One replication's calls: arrival (sorted), project, handle time, patience, interval."""
+    """One replication's calls: arrival (sorted), project, handle time, patience, interval.
+
+    ``rate_cv`` (per demand row or one number): each row's rate is drawn from a gamma with the
+    forecast as mean and this coefficient of variation before the Poisson count."""
     rate = inp.rate_calls
-    if rate_cv > 0.0:
-        shape = 1.0 / rate_cv**2
-        rate = rng.gamma(shape, 1.0, rate.size) * rate / shape
+    cv = np.broadcast_to(np.asarray(rate_cv, dtype=np.float64), rate.shape)
+    if (cv > 0.0).any():
+        varied = (cv > 0.0) & (rate > 0.0)
+        shape = 1.0 / np.where(varied, cv, 1.0) ** 2
+        draws = rng.gamma(shape, 1.0, rate.size) * rate / shape
+        rate = np.where(varied, draws, rate)
     counts = rng.poisson(rate)
     rows = np.repeat(np.arange(counts.size), counts)
     arrival = inp.rate_offset_s[rows] + rng.random(rows.size) * inp.interval_s
@@ -305,7 +338,7 @@ def simulate(
     seed: int = 1,
     handle_dist: HandleDist = "exponential",
     handle_cv: float = 1.0,
-    rate_cv: float = 0.0,
+    rate_cv: float | str = 0.0,
     short_abandon_s: float = 0.0,
     routing: Routing = "priority",
     records: bool = False,
@@ -315,7 +348,10 @@ def simulate(
     ``handle_dist``: exponential handle times with the interval's AHT, or lognormal with that
     mean and coefficient of variation ``handle_cv``. ``rate_cv`` > 0 makes arrivals
     over-dispersed: each interval's rate is drawn from a gamma distribution with the
-    forecast as mean and this coefficient of variation (a negative-binomial count).
+    forecast as mean and this coefficient of variation (a negative-binomial count);
+    ``rate_cv="forecast"`` takes each interval's coefficient of variation from the demand's
+    80 % bounds (``calls_lo_80``/``calls_hi_80``): the band's spread beyond Poisson noise, so
+    the simulated counts vary as much as the forecast says they may.
     ``short_abandon_s``: callers who hang up within this many seconds are left out of offered
     and abandoned calls (and so of the service level), as many centres count them.
     ``routing``: a free agent takes the first waiting caller in their skill-priority order
@@ -339,9 +375,11 @@ def simulate(
         raise InputError(
             f"routing: {routing!r}", field="routing", expected="priority or longest_wait"
         )
-    for name, value in (("handle_cv", handle_cv), ("rate_cv", rate_cv)):
-        if not (math.isfinite(value) and value >= 0.0):
-            raise InputError(f"{name}: {value} is invalid", field=name, expected="a number >= 0")
+    if not (math.isfinite(handle_cv) and handle_cv >= 0.0):
+        raise InputError(
+            f"handle_cv: {handle_cv} is invalid", field="handle_cv", expected="a number >= 0"
+        )
+    row_cv = _rate_cv(demand, rate_cv)
     if not short_abandon_s >= 0.0:
         raise InputError(
             f"short_abandon_s: {short_abandon_s} is negative",
@@ -372,7 +410,7 @@ def simulate(
     for r, stream in enumerate(streams):
         rng = np.random.default_rng(stream)
         arrival, project, handle, patience, interval = _draw_calls(
-            inp, rng, handle_dist, handle_cv, rate_cv
+            inp, rng, handle_dist, handle_cv, row_cv
         )
         n = arrival.size
         status = np.empty(n, dtype=np.int64)
