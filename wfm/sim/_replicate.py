@@ -433,7 +433,11 @@ def simulate(
             stats[r, k] = np.bincount(flat, weights=weights, minlength=size).reshape(n_p, n_i)
         # time in queue, spread over the intervals it spans (still waiting: until the end)
         horizon = float(offsets[-1] + inp.interval_s)
-        left = np.where(served, answer, np.where(abandoned, end, max(horizon, arrival.max())))
+        left = np.where(
+            served,
+            answer,
+            np.where(abandoned, end, max(horizon, float(arrival.max(initial=horizon)))),
+        )
         stats[r, 5] = _overlap(arrival, left, project, n_p, n_i, inp.interval_s, offsets)
         busy = _overlap(
             answer[served], end[served], agent[served], len(inp.agent_names), n_i,
