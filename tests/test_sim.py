@@ -284,3 +284,26 @@ def test_arrivals_vary_as_much_as_the_forecast_band_says() -> None:
     with pytest.raises(ValueError, match="calls_lo_80"):
         simulate(demand, schedule, agents, projects, interval_min=30, replications=2,
                  rate_cv="forecast")  # fmt: skip
+
+
+@pytest.mark.parametrize(("dist", "cv"), [("exponential", 1.0), ("lognormal", 0.5), ("fixed", 1.0)])
+def test_patience_distributions(dist: str, cv: float) -> None:
+    """Nobody staffed: every caller abandons at their patience, so the records show it."""
+    ts = pd.date_range("2026-03-02 08:00", periods=8, freq="30min", tz=TZ)
+    demand = pd.DataFrame({"project": "p", "ts": ts, "calls": 200.0, "aht_s": 60.0})
+    schedule = pd.DataFrame(
+        {"agent": ["A"], "start": [ts[0]], "end": [ts[0]], "activity": ["off"], "project": [None]}
+    )
+    projects = {
+        "p": SimProject("p", 20.0, patience_s=90.0, patience_dist=dist, patience_cv=cv)  # type: ignore[arg-type]
+    }
+    res = simulate(demand, schedule, {"A": ("p",)}, projects, interval_min=30, replications=2,
+                   seed=8, records=True)  # fmt: skip
+    assert res.records is not None
+    assert (res.records["status"] == "abandoned").all()
+    waited = (res.records["end"] - res.records["arrival"]).dt.total_seconds()
+    assert float(waited.mean()) == pytest.approx(90.0, rel=0.03)
+    expected_cv = {"exponential": 1.0, "lognormal": 0.5, "fixed": 0.0}[dist]
+    assert float(waited.std() / waited.mean()) == pytest.approx(expected_cv, abs=0.03)
+    with pytest.raises(ValueError, match="patience_dist"):
+        SimProject("p", 20.0, patience_s=90.0, patience_dist="weibull")  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ IntArray = npt.NDArray[np.int64]
 
 HandleDist = Literal["exponential", "lognormal"]
 Routing = Literal["priority", "longest_wait"]
+PatienceDist = Literal["exponential", "lognormal", "fixed"]
 
 __all__ = ["SimProject", "SimResult", "simulate"]
 
@@ -40,8 +41,30 @@ class SimProject:
 
     project: str
     answer_within_s: float
-    patience_s: float | None = None  # None: callers never abandon
+    patience_s: float | None = None  # mean patience; None: callers never abandon
     sl_target: float | None = None
+    patience_dist: PatienceDist = "exponential"
+    patience_cv: float = 1.0  # for "lognormal"
+
+    def __post_init__(self) -> None:
+        if self.patience_s is not None and not self.patience_s > 0.0:
+            raise InputError(
+                f"project {self.project}: patience_s {self.patience_s} is not positive",
+                field="patience_s",
+                expected="seconds > 0, or None for callers who never give up",
+            )
+        if self.patience_dist not in ("exponential", "lognormal", "fixed"):
+            raise InputError(
+                f"project {self.project}: patience_dist {self.patience_dist!r}",
+                field="patience_dist",
+                expected="exponential, lognormal or fixed",
+            )
+        if not (math.isfinite(self.patience_cv) and self.patience_cv > 0.0):
+            raise InputError(
+                f"project {self.project}: patience_cv {self.patience_cv}",
+                field="patience_cv",
+                expected="a coefficient of variation > 0",
+            )
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,8 @@ class _Inputs:
     rate_aht: FloatArray
     rate_offset_s: FloatArray  # start of each demand row's interval, seconds from t0
     patience: FloatArray  # per project (inf = never abandons)
+    patience_dist: tuple[str, ...]  # per project
+    patience_cv: tuple[float, ...]
     within: FloatArray  # per project
     agent_names: tuple[str, ...]
     seg_start: FloatArray
@@ -199,6 +224,8 @@ def _prepare(
         rate_aht=demand["aht_s"].to_numpy(dtype=np.float64),
         rate_offset_s=(interval_ts[where] - t0).total_seconds().to_numpy().astype(np.float64),
         patience=patience.astype(np.float64),
+        patience_dist=tuple(projects[p].patience_dist for p in names),
+        patience_cv=tuple(projects[p].patience_cv for p in names),
         within=within.astype(np.float64),
         agent_names=agent_names,
         seg_start=np.array([r[1] for r in seg_rows], dtype=np.float64),
@@ -287,7 +314,22 @@ def _draw_calls(
     pat = inp.patience[project]
     finite = np.isfinite(pat)
     patience = np.full(rows.size, np.inf)
-    patience[finite] = rng.exponential(1.0, int(finite.sum())) * pat[finite]
+    # one draw per call whatever the distribution: plans compared with one seed share them
+    unit = rng.random(rows.size)
+    for j, (dist, spread) in enumerate(zip(inp.patience_dist, inp.patience_cv, strict=True)):
+        mine = finite & (project == j)
+        if not mine.any():
+            continue
+        if dist == "exponential":
+            patience[mine] = -np.log1p(-unit[mine]) * pat[mine]
+        elif dist == "lognormal":
+            from scipy import special
+
+            sigma2 = math.log1p(spread**2)
+            z = special.ndtri(unit[mine])
+            patience[mine] = pat[mine] * np.exp(-sigma2 / 2.0 + math.sqrt(sigma2) * z)
+        else:
+            patience[mine] = pat[mine]
     order = np.argsort(arrival, kind="stable")
     return (
         arrival[order],
@@ -340,7 +382,7 @@ def simulate(
     handle_cv: float = 1.0,
     rate_cv: float | str = 0.0,
     short_abandon_s: float = 0.0,
-    routing: Routing = "priority",
+    routing: Routing = "longest_wait",
     records: bool = False,
 ) -> SimResult:
     """Simulate the site ``replications`` times (see the module docstring).
@@ -354,8 +396,9 @@ def simulate(
     the simulated counts vary as much as the forecast says they may.
     ``short_abandon_s``: callers who hang up within this many seconds are left out of offered
     and abandoned calls (and so of the service level), as many centres count them.
-    ``routing``: a free agent takes the first waiting caller in their skill-priority order
-    (``"priority"``), or the longest-waiting caller among their projects (``"longest_wait"``).
+    ``routing``: a free agent takes the longest-waiting caller among the projects they may
+    serve, their skill-priority order breaking ties (``"longest_wait"``, the default), or the
+    first waiting caller in their skill-priority order (``"priority"``).
     ``queue_len`` in the KPIs is the time-average number of callers waiting."""
     if seed < 0:
         raise InputError(f"seed: {seed} is negative", field="seed", expected="an integer >= 0")
