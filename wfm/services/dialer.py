@@ -40,16 +40,13 @@ renamed over the target).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-
 from wfm.errors import InputError
+from wfm.services._files import iso_text, write_csv_atomic
 from wfm.sim import (
     ABANDON_LIMIT,
     OUTCOMES,
@@ -141,13 +138,6 @@ def run_campaign(
     return replace(report, files=write_dialer_csvs(report, out_dir))
 
 
-def _iso(ts: pd.Series) -> pd.Series:
-    """ISO-8601 text with the UTC offset (``2026-03-02T09:00:00+00:00``)."""
-    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-    iso: pd.Series = text.str[:-2] + ":" + text.str[-2:]
-    return iso
-
-
 def write_dialer_csvs(report: DialerReport, out_dir: Path) -> tuple[Path, Path]:
     """Write ``days.csv`` and ``intervals.csv`` into ``out_dir`` (created if missing), each
     atomically. A folder that cannot be written raises ``InputError`` (field ``out``)."""
@@ -156,39 +146,8 @@ def write_dialer_csvs(report: DialerReport, out_dir: Path) -> tuple[Path, Path]:
     days["date"] = [d.isoformat() for d in days["date"]]
     intervals = report.intervals.copy()
     intervals["date"] = [d.isoformat() for d in intervals["date"]]
-    intervals["ts"] = _iso(intervals["ts"])
+    intervals["ts"] = iso_text(intervals["ts"])
     return (
-        _write_csv(days, out_dir / "days.csv"),
-        _write_csv(intervals, out_dir / "intervals.csv"),
+        write_csv_atomic(days, out_dir / "days.csv", expected="a writable folder"),
+        write_csv_atomic(intervals, out_dir / "intervals.csv", expected="a writable folder"),
     )
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    tmp: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600: the usual mode
-            frame.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(
-                f"out: cannot write {path} ({exc.strerror or exc})",
-                field="out",
-                expected="a writable folder",
-            ) from exc
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

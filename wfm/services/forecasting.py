@@ -14,8 +14,6 @@ it a project gets the intervals it usually opens, minus days the calendar closes
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +37,7 @@ from forecasting import (
 from wfm import contracts
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
+from wfm.services._files import iso_text, write_csv_atomic
 from wfm.services.sitedata import load_events, load_site
 
 __all__ = [
@@ -382,13 +381,6 @@ def _summaries(demand: pd.DataFrame, chosen: Mapping[str, str]) -> tuple[Project
     return tuple(out)
 
 
-def _iso(ts: pd.Series) -> pd.Series:
-    """ISO-8601 text with the UTC offset (``2026-04-27T08:00:00+02:00``)."""
-    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-    iso: pd.Series = text.str[:-2] + ":" + text.str[-2:]
-    return iso
-
-
 def write_demand_csv(demand: pd.DataFrame, path: Path) -> Path:
     """Write a demand frame as CSV, atomically: to a temporary file beside ``path``, then
     renamed over it, so an interrupted run never leaves half a file (nor spoils an older one).
@@ -397,37 +389,10 @@ def write_demand_csv(demand: pd.DataFrame, path: Path) -> Path:
     ``InputError`` (field ``out``)."""
     path = Path(path)
     out = demand[list(DEMAND_COLUMNS)].copy()
-    out["ts"] = _iso(out["ts"])
+    out["ts"] = iso_text(out["ts"])
     for column in DEMAND_COLUMNS[2:]:
         out[column] = out[column].to_numpy(dtype=np.float64).round(3)
-    tmp: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600: the usual mode
-            out.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(
-                f"out: cannot write {path} ({exc.strerror or exc})",
-                field="out",
-                expected="a writable file path",
-            ) from exc
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    return write_csv_atomic(out, path)
 
 
 def forecast_files(

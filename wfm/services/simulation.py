@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,6 +38,7 @@ import pandas as pd
 from wfm import contracts
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
+from wfm.services._files import iso_text, write_csv_atomic
 from wfm.services.sitedata import _read_csv, load_site
 from wfm.sim import SimProject, SimResult, simulate
 
@@ -715,48 +714,14 @@ def simulate_plan(
 # files
 
 
-def _iso(ts: pd.Series) -> pd.Series:
-    """ISO-8601 text with the UTC offset (``2026-04-27T08:00:00+02:00``)."""
-    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-    iso: pd.Series = text.str[:-2] + ":" + text.str[-2:]
-    return iso
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_kpis_csv(kpis: pd.DataFrame, path: Path) -> Path:
     """Write a KPI frame as CSV (``ts`` ISO-8601 with its offset, numbers with 10 significant
     digits, empty where undefined), atomically: to a temporary file beside ``path``, then
     renamed over it. A path that cannot be written raises ``InputError`` (field ``out``)."""
     path = Path(path)
     out = kpis.copy()
-    out["ts"] = _iso(out["ts"])
-    tmp: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600: the usual mode
-            out.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(
-                f"out: cannot write {path} ({exc.strerror or exc})",
-                field="out",
-                expected="a writable file path",
-            ) from exc
-        raise
-    return path
+    out["ts"] = iso_text(out["ts"])
+    return write_csv_atomic(out, path)
 
 
 def simulate_files(

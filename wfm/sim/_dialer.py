@@ -80,6 +80,7 @@ import pandas as pd
 
 from wfm.errors import InputError
 from wfm.grid import check_tz, parse_hhmm
+from wfm.sim._acd import _heap_pop as _pop
 
 F = TypeVar("F", bound=Callable[..., Any])
 FloatArray = npt.NDArray[np.float64]
@@ -411,28 +412,6 @@ def _push(
         keys[parent], keys[i] = keys[i], keys[parent]
         i = parent
     return times, keys, size + 1
-
-
-@_jit
-def _pop(times: FloatArray, keys: IntArray, size: int) -> int:
-    """Drop the heap's top; returns the new size."""
-    size -= 1
-    times[0] = times[size]
-    keys[0] = keys[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        child = left
-        if left + 1 < size and times[left + 1] < times[left]:
-            child = left + 1
-        if times[i] <= times[child]:
-            break
-        times[i], times[child] = times[child], times[i]
-        keys[i], keys[child] = keys[child], keys[i]
-        i = child
-    return size
 
 
 @_jit
