@@ -14,6 +14,7 @@ training history and φ is the method-of-moments estimate from its own out-of-sa
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import math
 import warnings
@@ -74,7 +75,7 @@ class _Rows:
     day_of_row: npt.NDArray[np.intp]  # position in ``days`` of each row
 
 
-class Forecaster:
+class Forecaster(abc.ABC):
     """Base class: the protocol plus the shared calendar, AHT and interval machinery."""
 
     name: ClassVar[str] = "base"
@@ -147,11 +148,13 @@ class Forecaster:
 
     # -- what a model implements ---------------------------------------------------------------
 
-    def fit_project(self, ph: ProjectHistory) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def fit_project(self, ph: ProjectHistory) -> Any:
+        """Learn one project's state from its history."""
 
-    def point(self, state: Any, ph: ProjectHistory, rows: _Rows) -> FloatArray:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def point(self, state: Any, ph: ProjectHistory, rows: _Rows) -> FloatArray:
+        """Point forecasts of one project's calls for ``rows`` (before the calendar's masks)."""
 
     # -- shared machinery ----------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from wfm import contracts
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
 from wfm.services._files import iso_text, write_csv_atomic
-from wfm.services.sitedata import load_events, load_site
+from wfm.services.sitedata import load_events, load_site, site_tz
 
 __all__ = [
     "AUTO",
@@ -198,20 +198,6 @@ def load_calendar(
     if frame is None:
         return Calendar(country=country, subdiv=subdiv)
     return Calendar(country=country, subdiv=subdiv, events=frame)
-
-
-def _site_tz(folder: Path, tz: str | None) -> str:
-    """``tz`` if given (checked), else the ``tz`` of ``folder/site.json``."""
-    if tz is not None:
-        check_tz(tz)
-        return tz
-    if not (folder / "site.json").is_file():
-        raise InputError(
-            f"tz: no --tz given and no site.json in {folder}",
-            field="tz",
-            expected="an IANA time zone, e.g. Europe/Berlin",
-        )
-    return load_site(folder).tz
 
 
 def load_history(path: Path, *, tz: str) -> pd.DataFrame:
@@ -422,7 +408,7 @@ def forecast_files(
         )
     history_path = Path(history_path)
     folder = history_path.parent
-    zone = _site_tz(folder, tz)
+    zone = site_tz(folder, tz)
     calendar = load_calendar(folder, country=country, subdiv=subdiv, events=events_path)
     history = load_history(history_path, tz=zone)
     at = _load_at(at_path, tz=zone) if at_path is not None else None
@@ -469,7 +455,7 @@ def backtest_files(
         )
     history_path = Path(history_path)
     folder = history_path.parent
-    zone = _site_tz(folder, tz)
+    zone = site_tz(folder, tz)
     calendar = load_calendar(folder, country=country, subdiv=subdiv, events=events_path)
     history = load_history(history_path, tz=zone)
     return backtest(

@@ -39,7 +39,7 @@ from wfm import contracts
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
 from wfm.services._files import iso_text, write_csv_atomic
-from wfm.services.sitedata import _read_csv, load_site
+from wfm.services.sitedata import _read_csv, site_tz
 from wfm.sim import SimProject, SimResult, simulate
 
 __all__ = [
@@ -275,20 +275,6 @@ def load_sim_agents(path: Path, *, projects: Sequence[str]) -> dict[str, tuple[s
             f"{path.name} line 2: no agents", field="agent", expected="one row per agent"
         )
     return out
-
-
-def _site_tz(folder: Path, tz: str | None) -> str:
-    """``tz`` if given (checked), else the ``tz`` of ``folder/site.json``."""
-    if tz is not None:
-        check_tz(tz)
-        return tz
-    if not (folder / "site.json").is_file():
-        raise InputError(
-            f"tz: no --tz given and no site.json in {folder}",
-            field="tz",
-            expected="an IANA time zone, e.g. Europe/Berlin",
-        )
-    return load_site(folder).tz
 
 
 def _read(path: Path, schema: contracts.FrameSchema, tz: str) -> tuple[pd.DataFrame, _Source]:
@@ -759,7 +745,7 @@ def simulate_files(
     if progress is not None:
         progress(0, _STEPS, "reading the plan")
     demand_path = Path(demand_path)
-    zone = _site_tz(demand_path.parent, tz)
+    zone = site_tz(demand_path.parent, tz)
     projects = load_sim_projects(Path(projects_path))
     agents = load_sim_agents(Path(agents_path), projects=(*projects.projects, *projects.skipped))
     demand, demand_src = _read(demand_path, contracts.HISTORY, zone)

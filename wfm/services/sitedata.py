@@ -42,6 +42,7 @@ from wfm.domain import (
     Site,
 )
 from wfm.errors import InputError
+from wfm.grid import check_tz
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -56,6 +57,7 @@ __all__ = [
     "load_projects",
     "load_site",
     "load_site_data",
+    "site_tz",
 ]
 
 PROJECT_COLUMNS = (
@@ -302,6 +304,21 @@ def _json_text(doc: dict[str, Any], key: str) -> str:
             expected="a non-empty string",
         )
     return value.strip()
+
+
+def site_tz(folder: Path, tz: str | None) -> str:
+    """``tz`` if given (checked), else the ``tz`` of ``folder/site.json``; neither is an
+    ``InputError`` naming ``tz``."""
+    if tz is not None:
+        check_tz(tz)
+        return tz
+    if not (Path(folder) / "site.json").is_file():
+        raise InputError(
+            f"tz: no --tz given and no site.json in {folder}",
+            field="tz",
+            expected="an IANA time zone, e.g. Europe/Berlin",
+        )
+    return load_site(folder).tz
 
 
 def load_site(dir: Path) -> Site:

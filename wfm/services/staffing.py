@@ -23,7 +23,7 @@ from wfm import contracts
 from wfm.domain import Project, ProjectKind
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
-from wfm.services.sitedata import load_projects, load_site
+from wfm.services.sitedata import load_projects, site_tz
 from wfm.staffing import Model, fte, outbound_agents, required_agents
 
 __all__ = [
@@ -413,14 +413,7 @@ def whatif_files(
     """``whatif`` over files: the demand CSV, and the site folder (``projects.csv`` …,
     ``site.json`` for the time zone) — by default the demand file's own folder."""
     folder = projects_dir or demand_path.parent
-    if tz is None:
-        if not (folder / "site.json").is_file():
-            raise InputError(
-                f"tz: no --tz given and no site.json in {folder}",
-                field="tz",
-                expected="an IANA time zone, e.g. Europe/Berlin",
-            )
-        tz = load_site(folder).tz
+    tz = site_tz(folder, tz)
     projects = load_projects(folder)
     demand = load_demand(demand_path, tz=tz)
     return whatif(demand, projects, tz=tz, scenario=scenario, start=start, end=end)
