@@ -12,9 +12,8 @@ import datetime as dt
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +33,7 @@ __all__ = [
     "load_demand",
     "staff_interval",
     "whatif",
+    "whatif_files",
 ]
 
 DEFAULT_SHRINKAGE = 0.30
@@ -417,11 +417,3 @@ def whatif_files(
     projects = load_projects(folder)
     demand = load_demand(demand_path, tz=tz)
     return whatif(demand, projects, tz=tz, scenario=scenario, start=start, end=end)
-
-
-def base_of(scenario: Scenario) -> Scenario:
-    """The base a scenario is compared with: contract targets, Erlang C, same shrinkage."""
-    return replace(Scenario(), shrinkage=scenario.shrinkage)
-
-
-ModelName = Literal["erlang_c", "erlang_a"]
