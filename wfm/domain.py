@@ -27,6 +27,7 @@ __all__ = [
     "Project",
     "ProjectKind",
     "ServiceTarget",
+    "ShiftRules",
     "Site",
     "Skill",
 ]
@@ -332,3 +333,138 @@ class Agent:
     def skills_from(projects: Sequence[str]) -> tuple[Skill, ...]:
         """Skills from project ids given in priority order (first = preferred)."""
         return tuple(Skill(project=p, priority=i + 1) for i, p in enumerate(projects))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRules:
+    """The hard rules every shift must keep (the scheduler's model and the independent
+    validator both read them). Units are in the names; the defaults are issue 6's.
+
+    - shift lengths ``min_shift_h`` … ``max_shift_h`` in steps of ``shift_step_min``; shifts
+      start on the ``start_grid_min`` local grid; at most ``max_shifts_per_day`` shifts per
+      local calendar day of their start; at least ``min_rest_h`` between two shifts;
+    - at most ``max_days_week`` working days per ISO week (an agent's own, smaller
+      ``Agent.max_days_week`` wins) and ``max_consecutive_days`` in a row, counted across the
+      week boundary given the previous week;
+    - a shift longer than ``lunch_over_h`` has one lunch of ``lunch_min_min`` …
+      ``lunch_max_min`` starting ``lunch_start_after_h`` … ``lunch_start_before_h`` into the
+      shift; one ``break_min`` break per full ``break_every_h`` paid hours, not next to lunch;
+    - a block of work on one project lasts at least ``min_project_block_h``;
+    - ``opening`` maps a project to its opening hours; a project missing from it (or mapped
+      to ``None``) is open exactly in the intervals that have requirement rows.
+    """
+
+    min_shift_h: float = 4.0
+    max_shift_h: float = 10.0
+    shift_step_min: int = 30
+    start_grid_min: int = 15
+    max_shifts_per_day: int = 1
+    min_rest_h: float = 11.0
+    max_days_week: int = 5
+    max_consecutive_days: int = 6
+    lunch_over_h: float = 6.0
+    lunch_min_min: int = 30
+    lunch_max_min: int = 60
+    lunch_start_after_h: float = 3.0
+    lunch_start_before_h: float = 5.0
+    break_min: int = 15
+    break_every_h: float = 4.0
+    min_project_block_h: float = 1.0
+    opening: Mapping[str, OpeningHours | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        minutes = ("shift_step_min", "start_grid_min", "lunch_min_min", "lunch_max_min")
+        counts = ("max_shifts_per_day", "max_days_week", "max_consecutive_days")
+        for name in (*minutes, *counts, "break_min"):
+            value = getattr(self, name)
+            _require(
+                isinstance(value, int) and not isinstance(value, bool),
+                f"{name}: {value!r} is not a whole number",
+                field=name,
+                expected="an integer",
+            )
+        hours = (
+            "min_shift_h",
+            "max_shift_h",
+            "min_rest_h",
+            "lunch_over_h",
+            "lunch_start_after_h",
+            "lunch_start_before_h",
+            "break_every_h",
+            "min_project_block_h",
+        )
+        for name in hours:
+            value = getattr(self, name)
+            _require(
+                _is_number(value) and value >= 0.0,
+                f"{name}: {value!r} is not a number of hours >= 0",
+                field=name,
+                expected="hours >= 0",
+            )
+        for name in (*minutes, *counts, "min_shift_h", "break_every_h"):
+            value = getattr(self, name)
+            _require(value > 0, f"{name}: {value} is not positive", field=name, expected="> 0")
+        _require(
+            self.break_min >= 0,
+            f"break_min: {self.break_min} is negative",
+            field="break_min",
+            expected="minutes >= 0",
+        )
+        _require(
+            self.min_shift_h <= self.max_shift_h,
+            f"min_shift_h: {self.min_shift_h} exceeds max_shift_h {self.max_shift_h}",
+            field="min_shift_h",
+            expected="min_shift_h <= max_shift_h",
+        )
+        _require(
+            1440 % self.start_grid_min == 0,
+            f"start_grid_min: {self.start_grid_min} does not divide a day",
+            field="start_grid_min",
+            expected="a divisor of 1440, e.g. 15 or 30",
+        )
+        _require(
+            self.max_days_week <= 7,
+            f"max_days_week: {self.max_days_week} exceeds 7",
+            field="max_days_week",
+            expected="1..7",
+        )
+        _require(
+            self.lunch_min_min <= self.lunch_max_min,
+            f"lunch_min_min: {self.lunch_min_min} exceeds lunch_max_min {self.lunch_max_min}",
+            field="lunch_min_min",
+            expected="lunch_min_min <= lunch_max_min",
+        )
+        _require(
+            self.lunch_start_after_h <= self.lunch_start_before_h,
+            f"lunch_start_after_h: {self.lunch_start_after_h} exceeds lunch_start_before_h "
+            f"{self.lunch_start_before_h}",
+            field="lunch_start_after_h",
+            expected="lunch_start_after_h <= lunch_start_before_h",
+        )
+        _require(
+            isinstance(self.opening, Mapping),
+            f"opening: {type(self.opening).__name__} is not a mapping",
+            field="opening",
+            expected="a mapping project -> OpeningHours or None",
+        )
+        for project, hours_ in self.opening.items():
+            _require(
+                isinstance(project, str) and bool(project),
+                f"opening: {project!r} is not a project id",
+                field="opening",
+                expected="project ids as keys",
+            )
+            _require(
+                hours_ is None or isinstance(hours_, OpeningHours),
+                f"opening: project {project}: {hours_!r} is not OpeningHours",
+                field="opening",
+                expected="OpeningHours or None",
+            )
+
+    def opening_for(self, project: str) -> OpeningHours | None:
+        """The project's opening hours; ``None`` = open where it has requirement rows."""
+        return self.opening.get(project)
