@@ -9,21 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from wfm.cli import main
+from cli_helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 TEXTBOOK = ["staff", "--calls", "100", "--interval-min", "30", "--aht-s", "180"]

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run
 
-from wfm.cli import main
 from wfm.errors import InputError
 from wfm.services.dialer import load_campaign, run_campaign
 from wfm.sim import (
@@ -404,16 +404,6 @@ def test_bad_campaign_files(tmp_path: Path, name: str, text: str, needle: str) -
 # the command line
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 ARGS = ["dialer", "--campaign", str(CAMPAIGN), "--agents", "8", "--days", "3", "--seed", "1"]
 
 
@@ -421,7 +411,7 @@ def test_cli_prints_the_compliance_table(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    code, out, err = run_cli([*ARGS, "--pacing", "fixed:2.5", "--out", str(tmp_path)], capsys)
+    code, out, err = run([*ARGS, "--pacing", "fixed:2.5", "--out", str(tmp_path)], capsys)
     assert code == 0, err
     assert "US 30-day" in out and "UK 24 h" in out and "days over" in out
     assert "fixed:2.5" in out and "insurance renewals" in out
@@ -430,7 +420,7 @@ def test_cli_prints_the_compliance_table(
 
 
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli([*ARGS, "--json"], capsys)
+    code, out, err = run([*ARGS, "--json"], capsys)
     assert code == 0, err
     data = json.loads(out)
     assert data["pacing"] == "adaptive:0.025"  # the default
@@ -462,7 +452,7 @@ def test_cli_bad_input_exits_2_with_one_line(
         argv[argv.index(extra[0]) + 1] = extra[1]
     else:
         argv += extra
-    code, out, err = run_cli(argv, capsys)
+    code, out, err = run(argv, capsys)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -473,10 +463,8 @@ def test_cli_bad_input_exits_2_with_one_line(
 def test_cli_bad_campaign_field_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(BASE | {"ring_timeout_s": 8}))
-    code, out, err = run_cli(["dialer", "--campaign", str(path), "--agents", "3"], capsys)
+    code, out, err = run(["dialer", "--campaign", str(path), "--agents", "3"], capsys)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "ring_timeout_s" in err
-    code, _, err = run_cli(
-        ["dialer", "--campaign", str(tmp_path / "no.json"), "--agents", "3"], capsys
-    )
+    code, _, err = run(["dialer", "--campaign", str(tmp_path / "no.json"), "--agents", "3"], capsys)
     assert code == 2 and "campaign" in err

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run
 
 from wfm import contracts
-from wfm.cli import main
 from wfm.errors import InputError
 from wfm.services import forecasting as service
 
@@ -26,16 +26,6 @@ TZ = "Europe/Berlin"
 PROJECTS = {"bank", "retail", "techsupport", "chat", "outbound"}
 FAST_MODELS = "seasonal_naive,slot_mean_4,calendar_regression"
 HEADER = "project,ts,calls,calls_lo_80,calls_hi_80,calls_lo_95,calls_hi_95,aht_s"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def local_dates(frame: pd.DataFrame) -> pd.Series:

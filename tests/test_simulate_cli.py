@@ -10,25 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import run
 
 from wfm import contracts
-from wfm.cli import main
 from wfm.services.simulation import load_sim_agents, load_sim_projects, simulate_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 TZ = "Europe/Berlin"
 DAY = "2026-03-02"  # a Monday, UTC+01:00
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def at(hhmm: str) -> str:
