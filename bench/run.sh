@@ -24,3 +24,4 @@ fi
 "$VENV/bin/python" bench/bench_whatif.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_forecast.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_sim.py --out BENCHMARKS.md
+"$VENV/bin/python" bench/bench_schedule.py --out BENCHMARKS.md

@@ -1,11 +1,25 @@
-"""Multi-project shift optimizer with OR-Tools CP-SAT (engine layer).
+"""The shift optimizer (engine layer): a three-stage OR-Tools CP-SAT decomposition that plans
+a week of shifts, lunches, breaks and projects for named multi-skilled agents
+(``scheduler.model``), and the independent validator that checks any schedule
+(``scheduler.validator``, which shares no code with the model).
 
-Built so far (issue 6, first part): ``scheduler.validator``, the independent check of every
-hard shift rule on a schedule frame, with coverage recomputed against the requirements. The
-CP-SAT model comes later and must share no code with the validator. The package must never
-import ``wfm.sim``, the simulator that checks it.
+Imports only the leaf layer, numpy, pandas and OR-Tools; never ``wfm.sim``, the simulator
+that checks it.
 """
 
+from scheduler._types import Penalty, ScheduleSolution, SolveParams, StageReport, Weights
+from scheduler.model import solve_week
 from scheduler.validator import RULES, ValidationReport, Violation, validate_schedule
 
-__all__ = ["RULES", "ValidationReport", "Violation", "validate_schedule"]
+__all__ = [
+    "RULES",
+    "Penalty",
+    "ScheduleSolution",
+    "SolveParams",
+    "StageReport",
+    "ValidationReport",
+    "Violation",
+    "Weights",
+    "solve_week",
+    "validate_schedule",
+]

@@ -1,4 +1,5 @@
-"""The ``wfm`` command line (adapter layer): what-if staffing, forecasting and the sample centre.
+"""The ``wfm`` command line (adapter layer): staffing what-ifs, forecasting, scheduling, simulation,
+the dialer and the sample centre.
 
 Every command calls ``wfm.services``; errors print one line on stderr and exit with code 2.
 """
@@ -14,7 +15,7 @@ from collections.abc import Hashable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import pandas as pd
 import typer
@@ -25,6 +26,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -42,6 +44,9 @@ from wfm.services.forecasting import (
 )
 from wfm.services.simulation import SimulationReport
 from wfm.services.staffing import IntervalStaffing, Scenario, WhatIfResult, staff_interval
+
+if TYPE_CHECKING:  # the scheduling service loads OR-Tools: imported when `wfm schedule` runs
+    from wfm.services.scheduling import ScheduleRun
 
 __all__ = ["app", "main"]
 
@@ -64,8 +69,9 @@ class ModelOption(StrEnum):
 
 
 def _fail(message: str) -> NoReturn:
-    """One line on stderr, exit code 2."""
-    sys.stderr.write(f"wfm: error: {message}\n")
+    """One line on stderr (a multi-line message is joined), exit code 2."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"wfm: error: {line}\n")
     raise SystemExit(2)
 
 
@@ -362,14 +368,14 @@ class _ProgressBar:
     It appears only on a terminal and only once the work has run for ``delay_s`` (so quick
     runs print nothing), and it is gone when the work ends: stdout carries only the result."""
 
-    def __init__(self, title: str, *, delay_s: float = 1.0) -> None:
+    def __init__(self, title: str, *, delay_s: float = 1.0, percent: bool = False) -> None:
         self._console = Console(stderr=True)
         self._delay_s = delay_s
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TaskProgressColumn() if percent else MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=self._console,
             transient=True,
@@ -395,6 +401,11 @@ class _ProgressBar:
 
     def update(self, done: int, total: int, label: str) -> None:
         self._progress.update(self._task, completed=done, total=total, description=label)
+
+    def fraction(self, label: str, fraction: float) -> None:
+        """``update`` for callbacks that report a share done (0 … 1)."""
+        done = 100.0 * min(max(fraction, 0.0), 1.0)
+        self._progress.update(self._task, completed=done, total=100.0, description=label)
 
     def __exit__(
         self,
@@ -672,6 +683,270 @@ def _print_backtest(r: BacktestResult, choice: Mapping[str, str], html: Path | N
     console.print(table)
     if html is not None:
         console.print(f"HTML: {html}")
+
+
+# --------------------------------------------------------------------------------------------
+# scheduling
+
+
+@app.command("schedule")
+def schedule_command(
+    requirements: Annotated[
+        Path, typer.Option(help="Requirements CSV: project, ts, agents (fractional agents ok).")
+    ],
+    agents: Annotated[
+        Path, typer.Option(help="Agents CSV (the columns of data/samples/agents.csv).")
+    ],
+    week: Annotated[str, typer.Option(help="The Monday of the week to plan, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option(help="Schedule CSV to write.")],
+    rules: Annotated[
+        Path | None, typer.Option(help="Shift rules, TOML (default: the built-in rules).")
+    ] = None,
+    projects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Site folder with projects.csv, opening_hours.csv (default: beside --agents)."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Solver time budget, seconds (all stages).")
+    ] = 120.0,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            help="Earlier schedule CSV: last week (rest, days in a row) and/or this week's "
+            "prior plan (kept where it costs little; a 'pinned' column keeps rows exactly)."
+        ),
+    ] = None,
+    pin: Annotated[
+        Path | None, typer.Option(help="Schedule CSV of this week's shifts to keep exactly.")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Solver random seed.")] = 0,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Solver threads (1 + a fixed seed: reproducible).")
+    ] = 2,
+    html: Annotated[Path | None, typer.Option(help="Write a plotly page.")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="Site time zone (default: site.json beside --agents).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Plan a week of shifts (OR-Tools CP-SAT): covers the requirements per project and
+    interval under the shift rules and contracts, then checks the result with the
+    independent validator."""
+    from wfm.services.scheduling import SolveParams, schedule_files, write_schedule_csv
+
+    monday = _date("week", week)
+    if monday is None:  # not reached: --week is required
+        _fail("--week: missing; expected YYYY-MM-DD")
+    if not time_limit > 0:
+        _fail(f"--time-limit: {time_limit:g} is not positive; expected seconds > 0")
+    params = SolveParams(time_limit_s=time_limit, workers=workers, seed=seed)
+    with _ProgressBar("schedule", percent=True) as bar:
+        run = schedule_files(
+            requirements,
+            agents,
+            week=monday,
+            rules=rules,
+            previous=previous,
+            pin=pin,
+            projects=projects,
+            tz=tz,
+            params=params,
+            progress=bar.fraction,
+        )
+    write_schedule_csv(run, out)
+    if html is not None:
+        from wfm.services.plots import write_schedule_html
+
+        write_schedule_html(run, html)
+    if as_json:
+        payload = _schedule_payload(run, out, html)
+        typer.echo(json.dumps(payload, default=_json_default, allow_nan=False))
+    else:
+        _print_schedule(run, out, html)
+    if not run.validation.ok:
+        by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(run.validation.by_rule().items()))
+        _fail(
+            f"the validator found {len(run.validation.violations)} broken hard rules in the "
+            f"schedule ({by_rule}); first: {run.validation.violations[0]}; written to {out} "
+            "for inspection"
+        )
+
+
+def _schedule_payload(r: ScheduleRun, out: Path, html: Path | None) -> dict[str, object]:
+    s = r.solution
+    return {
+        "out": str(out),
+        "html": None if html is None else str(html),
+        "tz": r.tz,
+        "week": r.week.isoformat(),
+        "interval_min": r.interval_min,
+        "status": s.status,
+        "objective": _finite(s.objective),
+        "bound": _finite(s.bound),
+        "gap": _finite(s.gap),
+        "under_h": _finite(s.under_h),
+        "over_h": _finite(s.over_h),
+        "under_lower_bound_h": _finite(s.under_lower_bound_h),
+        "under_gap": _finite(s.under_gap),
+        "wall_s": s.wall_s,
+        "changed_shifts": s.changed_shifts,
+        "shifts": r.shifts,
+        "segments": len(r.schedule),
+        "coverage": _records(r.coverage),
+        "penalties": [
+            {
+                "name": p.name,
+                "value": _finite(p.value),
+                "unit": p.unit,
+                "weight": _finite(p.weight),
+                "cost": _finite(p.cost),
+            }
+            for p in s.penalties
+        ],
+        "stages": [
+            {
+                "name": st.name,
+                "status": st.status,
+                "objective": _finite(st.objective),
+                "bound": _finite(st.bound),
+                "wall_s": st.wall_s,
+            }
+            for st in s.stages
+        ],
+        "params": {
+            "time_limit_s": r.params.time_limit_s,
+            "workers": r.params.workers,
+            "seed": r.params.seed,
+        },
+        "validation": {
+            "ok": r.validation.ok,
+            "by_rule": r.validation.by_rule(),
+            "under_h": r.validation.under_h,
+            "over_h": r.validation.over_h,
+            "violations": [
+                {
+                    "rule": v.rule,
+                    "agent": v.agent,
+                    "start": None if v.start is None else v.start.isoformat(),
+                    "detail": v.detail,
+                }
+                for v in r.validation.violations
+            ],
+        },
+        "notes": list(r.notes),
+        "timings_s": dict(r.timings_s),
+    }
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return "—" if not math.isfinite(value) else f"{value:,.{digits}f}"
+
+
+def _print_schedule(r: ScheduleRun, out: Path, html: Path | None) -> None:
+    console = Console()
+    s = r.solution
+    last = r.week + dt.timedelta(days=6)
+    cover = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title=f"Coverage {r.week:%Y-%m-%d}…{last:%m-%d} ({r.tz})",
+        caption="agent-hours over the week (the validator's count);\n"
+        "covered: share of the required agent-hours met",
+    )
+    cover.add_column("project", no_wrap=True)
+    for name in ("required", "scheduled", "under", "over", "covered %"):
+        cover.add_column(name, justify="right", no_wrap=True)
+    frame = r.coverage
+    totals = frame[["required_h", "scheduled_h", "under_h", "over_h"]].sum()
+    rows = [*frame.to_dict(orient="records")]
+    if len(rows) > 1:
+        rows.append({"project": "all", **{str(k): float(v) for k, v in totals.items()}})
+    for i, rec in enumerate(rows):
+        required = float(str(rec["required_h"]))
+        under = float(str(rec["under_h"]))
+        if i == len(frame) and i > 0:
+            cover.add_section()
+        cover.add_row(
+            str(rec["project"]),
+            _num(required),
+            _num(float(str(rec["scheduled_h"]))),
+            _num(under),
+            _num(float(str(rec["over_h"]))),
+            _pct(1.0 - under / required) if required > 0 else "—",
+        )
+    console.print(cover)
+
+    pens = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title="Penalties (the objective's parts)",
+        caption="cost = value × weight (per project where weights differ)",
+    )
+    pens.add_column("penalty", no_wrap=True)
+    for name in ("value", "unit", "weight", "cost"):
+        pens.add_column(name, justify="left" if name == "unit" else "right", no_wrap=True)
+    for p in s.penalties:
+        pens.add_row(p.name, _num(p.value, 2), p.unit, f"{p.weight:.4g}", _num(p.cost, 2))
+    pens.add_section()
+    pens.add_row("objective", "", "", "", _num(s.objective, 2))
+    console.print(pens)
+
+    lim = r.params
+    solve = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title=f"Solve: {s.status} in {s.wall_s:.1f} s",
+        caption=f"limit {lim.time_limit_s:g} s, {lim.workers} workers, seed {lim.seed};\n"
+        "gap = (value − bound) ÷ value; stages in their own integer units",
+    )
+    for name in ("", "value", "bound", "gap %"):
+        solve.add_column(name, justify="right" if name else "left", no_wrap=True)
+    solve.add_row("objective", _num(s.objective, 2), _num(s.bound, 2), _pct(s.gap))
+    solve.add_row(
+        "under-coverage, agent-h",
+        _num(s.under_h, 2),
+        _num(s.under_lower_bound_h, 2),
+        _pct(s.under_gap),
+    )
+    solve.add_row("over-coverage, agent-h", _num(s.over_h, 2), "", "")
+    if s.changed_shifts is not None:
+        solve.add_row("changed shifts (vs --previous)", str(s.changed_shifts), "", "")
+    solve.add_section()
+    for st in s.stages:
+        solve.add_row(
+            f"stage {st.name}", _num(st.objective, 0), _num(st.bound, 0), f"{st.status.lower()}"
+        )
+    console.print(solve)
+
+    v = r.validation
+    if v.ok:
+        console.print("validator: ✓ no hard rule broken", highlight=False)
+    else:
+        from wfm.services.scheduling import RULES
+
+        bad = Table(
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            title=f"Validator: ✗ {len(v.violations)} broken hard rules",
+            title_style="bold red",
+        )
+        bad.add_column("rule", no_wrap=True)
+        bad.add_column("violations", justify="right")
+        bad.add_column("rule says")
+        for rule, n in sorted(v.by_rule().items()):
+            bad.add_row(rule, str(n), RULES.get(rule, ""))
+        console.print(bad)
+        for violation in v.violations[:10]:
+            console.print(f"  {violation}", highlight=False, markup=False)
+        if len(v.violations) > 10:
+            console.print(f"  … {len(v.violations) - 10} more (see --json)", highlight=False)
+    for note in r.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    console.print(f"wrote {out} ({r.shifts} shifts, {len(r.schedule)} segments)", highlight=False)
+    if html is not None:
+        console.print(f"HTML: {html}", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------

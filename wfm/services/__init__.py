@@ -1,8 +1,10 @@
 """The service layer: every adapter (CLI, API, batch, notebooks) calls these functions.
 
 Modules: ``wfm.services.staffing`` (interval staffing and the what-if run),
-``wfm.services.samples`` (the bundled sample centre), ``wfm.services.sitedata`` (loading a
-site folder into domain objects).
+``wfm.services.forecasting``, ``wfm.services.scheduling`` (plan a week of shifts and validate
+it), ``wfm.services.simulation``, ``wfm.services.dialer``, ``wfm.services.samples`` (the bundled
+sample centre), ``wfm.services.sitedata`` (loading a site folder into domain objects),
+``wfm.services.rules`` (shift rules from TOML), ``wfm.services.plots``.
 """
 
 __all__: list[str] = []

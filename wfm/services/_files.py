@@ -1,16 +1,20 @@
-"""File helpers shared by the services (private): atomic CSV writes, ISO timestamps."""
+"""File helpers shared by the services (private): atomic CSV writes, ISO timestamps, and how
+a frame's rows are named in messages (CSV lines or row positions)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from wfm.errors import InputError
 
-__all__ = ["iso_text", "write_csv_atomic"]
+__all__ = ["RowSource", "csv_record_lines", "iso_text", "write_csv_atomic"]
 
 
 def iso_text(ts: pd.Series) -> pd.Series:
@@ -55,3 +59,42 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """How a frame's rows are named in messages: ``schedule.csv line 7`` for a file (the CSV
+    line of each row position), ``schedule row 5`` for an in-memory frame."""
+
+    name: str
+    lines: Sequence[int] | None = None
+
+    def number(self, pos: int) -> int:
+        return pos if self.lines is None else int(self.lines[pos])
+
+    def place(self, pos: int) -> str:
+        word = "row" if self.lines is None else "line"
+        return f"{self.name} {word} {self.number(pos)}"
+
+    def error(self, pos: int, column: str, detail: str, expected: str) -> InputError:
+        return InputError(
+            f"{self.place(pos)}, column {column!r}: {detail}; expected {expected}",
+            field=column,
+            row=self.number(pos),
+            expected=expected,
+        )
+
+
+def csv_record_lines(path: Path, rows: int) -> list[int]:
+    """The line on which each data record of a CSV starts (header = line 1), as
+    ``contracts.read_frame_csv`` numbers them; one record per line if the layout is odd."""
+    starts: list[int] = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        previous = 0
+        for record in reader:
+            if record:
+                starts.append(previous + 1)
+            previous = reader.line_num
+    lines = starts[1:]
+    return lines if len(lines) == rows else list(range(2, rows + 2))

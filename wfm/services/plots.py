@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +12,16 @@ from wfm.services.staffing import WhatIfResult
 
 if TYPE_CHECKING:
     from wfm.services.forecasting import BacktestResult
+    from wfm.services.scheduling import ScheduleRun
     from wfm.services.simulation import SimulationReport
 
 __all__ = [
     "backtest_figure",
+    "schedule_figure",
     "simulation_figure",
     "whatif_figure",
     "write_backtest_html",
+    "write_schedule_html",
     "write_simulation_html",
     "write_whatif_html",
 ]
@@ -315,4 +319,137 @@ def write_simulation_html(report: SimulationReport, path: Path) -> Path:
     """Write the simulation page as a self-contained HTML file (plotly.js embedded)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     simulation_figure(report).write_html(path, include_plotlyjs=True, full_html=True)
+    return path
+
+
+_PAUSE_COLORS = {"lunch": "#9e9e9e", "break": "#c7c7c7", "training": "#616161"}
+
+
+def _wall(ts: pd.Series, tz: str) -> pd.Series:
+    """Local wall-clock times without a zone (plotly draws them as given)."""
+    local: pd.Series = ts.dt.tz_convert(tz).dt.tz_localize(None)
+    return local
+
+
+def schedule_figure(run: ScheduleRun) -> Any:
+    """Top, a Gantt chart of the week: one row per agent, work coloured by project, lunch and
+    breaks grey; below it, one panel per project: the agents required per interval against
+    the agents scheduled (the validator's coverage), in local time."""
+    from plotly.subplots import make_subplots
+
+    schedule = run.schedule
+    schedule = schedule[schedule["activity"].astype(str) != "off"]
+    coverage = run.validation.coverage
+    if coverage is None:
+        coverage = pd.DataFrame(columns=["project", "ts", "required", "scheduled"])
+    # the week's intervals, and those after it that Sunday-night shifts reach
+    coverage = coverage[(coverage["ts"] < run.span[1]) | (coverage["scheduled"] > 0)]
+    projects = sorted(
+        {str(p) for p in coverage["project"]}
+        | {str(p) for p in schedule.loc[schedule["activity"] == "work", "project"].dropna()}
+    )
+    colors = {p: _PALETTE[i % len(_PALETTE)] for i, p in enumerate(projects)}
+    agents = sorted(str(a) for a in schedule["agent"].unique())
+    gantt_h = max(260, 18 * len(agents) + 80)
+    panel_h = 220
+    fig = make_subplots(
+        rows=1 + len(projects),
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[gantt_h, *([panel_h] * len(projects))],
+        subplot_titles=[
+            f"Shifts: {len(agents)} agents, {run.shifts} shifts",
+            *(f"{p}: agents required vs scheduled per {run.interval_min} min" for p in projects),
+        ],
+        vertical_spacing=0.04 if projects else 0.1,
+    )
+    start = _wall(schedule["start"], run.tz)
+    end = _wall(schedule["end"], run.tz)
+    activity = schedule["activity"].astype(str)
+    project = schedule["project"].astype(object).where(schedule["project"].notna(), "")
+    groups: list[tuple[str, pd.Series, str]] = [
+        (p, (activity == "work") & (project.astype(str) == p), colors[p]) for p in projects
+    ]
+    unassigned = (activity == "work") & ~project.astype(str).isin(projects)
+    if unassigned.any():
+        groups.append(("work (any project)", unassigned, "#17becf"))
+    groups += [(a, activity == a, c) for a, c in _PAUSE_COLORS.items()]
+    for label, mask, color in groups:
+        if not mask.any():
+            continue
+        s0, s1 = start[mask], end[mask]
+        hover = [
+            f"{agent}: {act}{' on ' + proj if proj else ''}<br>{a:%a %d %H:%M}–{b:%H:%M}"
+            for agent, act, proj, a, b in zip(
+                schedule.loc[mask, "agent"].astype(str),
+                activity[mask],
+                project[mask].astype(str),
+                s0,
+                s1,
+                strict=True,
+            )
+        ]
+        fig.add_bar(
+            x=(s1 - s0).dt.total_seconds() * 1000.0,
+            base=s0,
+            y=schedule.loc[mask, "agent"].astype(str),
+            orientation="h",
+            marker={"color": color, "line": {"width": 0}},
+            name=label,
+            legendgroup=label,
+            hovertext=hover,
+            hoverinfo="text",
+            row=1,
+            col=1,
+        )
+    fig.update_yaxes(
+        categoryorder="array",
+        categoryarray=agents,
+        autorange="reversed",
+        title_text="agent",
+        row=1,
+        col=1,
+    )
+    for i, name in enumerate(projects, start=2):
+        rows = coverage[coverage["project"].astype(str) == name].sort_values("ts")
+        rows = _with_gaps(
+            rows.assign(ts=_wall(rows["ts"], run.tz))[["ts", "required", "scheduled"]]
+        )
+        for column, color, dash, label in (
+            ("required", "black", "dot", "required"),
+            ("scheduled", colors[name], None, f"scheduled ({name})"),
+        ):
+            fig.add_scatter(
+                x=rows["ts"],
+                y=rows[column],
+                mode="lines",
+                line={"shape": "hv", "color": color, "width": 1.3, "dash": dash},
+                name=label,
+                legendgroup=label,
+                showlegend=column == "scheduled" or i == 2,
+                row=i,
+                col=1,
+            )
+        fig.update_yaxes(title_text="agents", rangemode="tozero", row=i, col=1)
+    fig.update_xaxes(type="date")  # the bars' lengths are milliseconds on a date axis
+    sol = run.solution
+    last = run.week + dt.timedelta(days=6)
+    fig.update_layout(
+        title=(
+            f"Schedule {run.week:%Y-%m-%d}…{last:%m-%d} ({run.tz}, local time): {sol.status}, "
+            f"under-coverage {run.validation.under_h:.1f} agent-h "
+            f"(lower bound {sol.under_lower_bound_h:.1f}), "
+            f"over-coverage {run.validation.over_h:.1f} agent-h"
+        ),
+        barmode="overlay",
+        height=gantt_h + panel_h * len(projects) + 160,
+        template="plotly_white",
+    )
+    return fig
+
+
+def write_schedule_html(run: ScheduleRun, path: Path) -> Path:
+    """Write the schedule page as a self-contained HTML file (plotly.js embedded)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    schedule_figure(run).write_html(path, include_plotlyjs=True, full_html=True)
     return path

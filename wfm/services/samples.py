@@ -565,6 +565,41 @@ def _choice(rng: np.random.Generator, options: Sequence[str]) -> str:
     return options[int(rng.integers(len(options)))]
 
 
+def _hours_reachable(
+    skills: Sequence[str],
+    earliest: dt.time | None,
+    latest: dt.time | None,
+    days_off: frozenset[dt.date],
+    plan_days: Sequence[dt.date],
+    min_h: float,
+    max_days: int,
+) -> bool:
+    """Whether the default shift rules (shifts up to 10 h, 30 min unpaid lunch over 6 h) let
+    the agent reach ``min_h`` paid hours inside its window and its projects' opening hours."""
+    opening = {p.project: p.opening for p in sample_projects()}
+    lo = (earliest.hour * 60 + earliest.minute) if earliest else 0
+    hi = (latest.hour * 60 + latest.minute) if latest else 24 * 60
+    per_day: list[float] = []
+    for day in plan_days:
+        if day in days_off:
+            continue
+        best = 0.0
+        for project in skills:
+            hours = opening.get(project)
+            span = (0, 24 * 60)
+            if hours is not None:
+                today = hours.hours.get(day.isoweekday())
+                if today is None:
+                    continue
+                a = today[0].hour * 60 + today[0].minute
+                b = today[1].hour * 60 + today[1].minute
+                span = (a, b if b > a else 24 * 60)
+            length = min(max(0, min(hi, span[1]) - max(lo, span[0])) / 60, 10.0)
+            best = max(best, length - 0.5 if length > 6 else length)
+        per_day.append(best)
+    return sum(sorted(per_day, reverse=True)[:max_days]) >= min_h
+
+
 def _sample_agents(rng: np.random.Generator) -> tuple[Agent, ...]:
     skill_sets = [skills for skills, n in _SKILL_GROUPS for _ in range(n)]
     order = rng.permutation(len(skill_sets))
@@ -616,6 +651,8 @@ def _sample_agents(rng: np.random.Generator) -> tuple[Agent, ...]:
             n_off = int(rng.integers(1, 3))
             picks = rng.choice(len(plan_days), size=n_off, replace=False)
             days_off = frozenset(plan_days[int(i)] for i in picks)
+        if not _hours_reachable(skills, earliest, latest, days_off, plan_days, min_h, max_days):
+            earliest = latest = None  # a window that cannot hold the contract is dropped
         # grade and cost
         if len(skills) == 3:
             grade = "senior"

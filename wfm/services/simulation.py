@@ -24,7 +24,6 @@ for a single day it is exactly the engine's interval across replications).
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +37,7 @@ import pandas as pd
 from wfm import contracts
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
-from wfm.services._files import iso_text, write_csv_atomic
+from wfm.services._files import RowSource, csv_record_lines, iso_text, write_csv_atomic
 from wfm.services.sitedata import _read_csv, site_tz
 from wfm.sim import SimProject, SimResult, simulate
 
@@ -130,49 +129,6 @@ class SimulationReport:
     def kpis(self) -> pd.DataFrame:
         """KPIs per project and interval (``result.kpis``)."""
         return self.result.kpis
-
-
-# --------------------------------------------------------------------------------------------
-# where a row came from (for messages)
-
-
-@dataclass(frozen=True)
-class _Source:
-    """How a frame's rows are named in messages: ``schedule.csv line 7`` for a file (the CSV
-    line of each row position), ``schedule row 5`` for an in-memory frame."""
-
-    name: str
-    lines: Sequence[int] | None = None
-
-    def number(self, pos: int) -> int:
-        return pos if self.lines is None else int(self.lines[pos])
-
-    def place(self, pos: int) -> str:
-        word = "row" if self.lines is None else "line"
-        return f"{self.name} {word} {self.number(pos)}"
-
-    def error(self, pos: int, column: str, detail: str, expected: str) -> InputError:
-        return InputError(
-            f"{self.place(pos)}, column {column!r}: {detail}; expected {expected}",
-            field=column,
-            row=self.number(pos),
-            expected=expected,
-        )
-
-
-def _csv_lines(path: Path, rows: int) -> list[int]:
-    """The line on which each data record of a CSV starts (header = line 1), as
-    ``contracts.read_frame_csv`` numbers them; one record per line if the layout is odd."""
-    starts: list[int] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        previous = 0
-        for record in reader:
-            if record:
-                starts.append(previous + 1)
-            previous = reader.line_num
-    lines = starts[1:]
-    return lines if len(lines) == rows else list(range(2, rows + 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,11 +233,11 @@ def load_sim_agents(path: Path, *, projects: Sequence[str]) -> dict[str, tuple[s
     return out
 
 
-def _read(path: Path, schema: contracts.FrameSchema, tz: str) -> tuple[pd.DataFrame, _Source]:
+def _read(path: Path, schema: contracts.FrameSchema, tz: str) -> tuple[pd.DataFrame, RowSource]:
     path = Path(path)
     frame = contracts.read_frame_csv(path, replace(schema, name=path.name), tz=tz)
     frame = frame.reset_index(drop=True)
-    return frame, _Source(path.name, _csv_lines(path, len(frame)))
+    return frame, RowSource(path.name, csv_record_lines(path, len(frame)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,7 +253,7 @@ class _Plan:
     notes: tuple[str, ...]
 
 
-def _interval_min(demand: pd.DataFrame, src: _Source, tz: str) -> int:
+def _interval_min(demand: pd.DataFrame, src: RowSource, tz: str) -> int:
     """The demand's interval length: the smallest step between one project's rows, the same
     for every project, 15, 30 or 60 minutes (``demand``'s index: the rows' positions in the
     source)."""
@@ -343,7 +299,7 @@ def _interval_min(demand: pd.DataFrame, src: _Source, tz: str) -> int:
 
 
 def _check_demand(
-    demand: pd.DataFrame, src: _Source, projects: SimProjects, tz: str
+    demand: pd.DataFrame, src: RowSource, projects: SimProjects, tz: str
 ) -> tuple[pd.DataFrame, int, dict[str, int]]:
     """The demand rows to simulate, the interval length, and the rows dropped per skipped
     project."""
@@ -386,7 +342,7 @@ def _check_demand(
 
 def _check_schedule(
     schedule: pd.DataFrame,
-    src: _Source,
+    src: RowSource,
     agents: Mapping[str, Sequence[str]],
     agents_name: str,
     projects: SimProjects,
@@ -463,9 +419,9 @@ def _sim_agents(
 
 def _plan(
     demand: pd.DataFrame,
-    demand_src: _Source,
+    demand_src: RowSource,
     schedule: pd.DataFrame,
-    schedule_src: _Source,
+    schedule_src: RowSource,
     agents: Mapping[str, Sequence[str]],
     agents_name: str,
     projects: SimProjects,
@@ -678,7 +634,7 @@ def simulate_plan(
             )
     d = contracts.validate(demand, contracts.HISTORY, tz=tz).reset_index(drop=True)
     s = contracts.validate(schedule, contracts.SCHEDULE, tz=tz).reset_index(drop=True)
-    plan = _plan(d, _Source("demand"), s, _Source("schedule"), skills, "the agents", sims, tz)
+    plan = _plan(d, RowSource("demand"), s, RowSource("schedule"), skills, "the agents", sims, tz)
     t_check = time.perf_counter()
     report = _run(
         plan,

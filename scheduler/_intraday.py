@@ -1,0 +1,252 @@
+"""Stage 3 — inside each shift: where lunch and breaks go and which project each chunk works.
+
+One CP-SAT model per day (shifts starting that day), solved in date order; the work of
+earlier days' shifts that reaches into this day is a constant in its coverage. Per shift:
+one lunch start in its window, breaks one per equal part of the shift (not at the shift's
+edges, not next to lunch or to each other), and for agents with several skills one project per
+chunk (a chunk always keeps ``min_project_block_h`` of work, so every block does). The
+objective is the real weighted under- and over-coverage per project and slot plus a cost per
+project switch — the final coverage of the schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from scheduler._agents import Expr
+from scheduler._counts import REQ_SCALE, scaled_requirements
+from scheduler._instance import FloatArray, Instance, IntArray
+from scheduler._solve import SolverLimits, run
+
+WORK, LUNCH, BREAK = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedShift:
+    """A shift with every slot decided: ``activity[i]`` (WORK/LUNCH/BREAK) and
+    ``project[i]`` (project index for work slots, -1 otherwise)."""
+
+    agent: int
+    day: int
+    start: int
+    activity: tuple[int, ...]
+    project: tuple[int, ...]
+
+    @property
+    def length(self) -> int:
+        return len(self.activity)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.activity)
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    shifts: list[PlacedShift]
+    reports: list[tuple[str, str, float, float, float]]
+    switches: int
+
+
+def _break_windows(length: int, lunch: int, nb: int, blen: int) -> list[tuple[int, int]]:
+    """Offsets allowed for break j's start: the j-th of nb equal parts of the shift's
+    interior."""
+    lo, hi = 1, length - 1 - blen
+    if nb <= 0 or hi < lo:
+        return []
+    span = hi - lo + 1
+    return [(lo + span * j // nb, lo + span * (j + 1) // nb - 1) for j in range(nb)]
+
+
+def place_day(
+    inst: Instance,
+    day: int,
+    shifts: Sequence[tuple[int, int, int]],  # (agent, start, length)
+    fixed_cover: IntArray,  # (P, T) agents already at work (earlier days, pinned)
+    *,
+    under_cost: FloatArray,
+    over_cost: FloatArray,
+    switch_cost: int,
+    hints: Mapping[tuple[int, int], PlacedShift],
+    change_cost: int = 0,
+    limits: SolverLimits,
+    time_s: float,
+) -> tuple[list[PlacedShift], tuple[str, str, float, float, float], int]:
+    lay = inst.layout
+    model = cp_model.CpModel()
+    req = scaled_requirements(inst)
+    cover: dict[tuple[int, int], list[Expr]] = defaultdict(list)
+    per_shift = []
+    switch_terms: list[cp_model.IntVar] = []
+    fixed_switches = 0
+    keep_terms: list[cp_model.IntVar] = []
+    for a, s, length in shifts:
+        g = int(inst.agent_group[a])
+        skills = [inst.pidx(p) for p in inst.groups[g]]
+        lunch_len = lay.lunch_slots(length)
+        nb = lay.breaks(length)
+        blen = lay.break_len
+        hint = hints.get((a, day))
+        hint_ok = hint is not None and hint.start == s and hint.length == length
+        lunch: dict[int, cp_model.IntVar] = {}
+        if lunch_len:
+            for o in range(lay.lunch_lo, min(lay.lunch_hi, length - 1 - lunch_len) + 1):
+                lunch[o] = model.new_bool_var(f"l[{a},{o}]")
+            model.add_exactly_one(lunch.values())
+        brk: dict[int, cp_model.IntVar] = {}
+        for lo, hi in _break_windows(length, lunch_len, nb, blen):
+            part = []
+            for o in range(lo, hi + 1):
+                if o not in brk:
+                    brk[o] = model.new_bool_var(f"b[{a},{o}]")
+                part.append(brk[o])
+            model.add_exactly_one(part)
+        # breaks apart from each other and from lunch
+        for o in brk:
+            near = [brk[q] for q in range(o, o + blen + 1) if q in brk]
+            if len(near) > 1:
+                model.add_at_most_one(near)
+            for q, lv in lunch.items():
+                if q <= o + blen and q + lunch_len >= o:
+                    model.add_bool_or([brk[o].Not(), lv.Not()])
+        off: list[Expr] = []
+        for i in range(length):
+            terms = [v for q, v in lunch.items() if q <= i < q + lunch_len]
+            terms += [v for q, v in brk.items() if q <= i < q + blen]
+            off.append(sum(terms))
+        # projects per chunk
+        chunks = lay.chunks(length)
+        choice: list[dict[int, Expr]] = []
+        for ci, (a0, b0) in enumerate(chunks):
+            allowed = [p for p in skills if inst.open_[p, s + a0 : s + b0].all()]
+            if not allowed:  # stage 2 only offers shifts whose chunks can be worked
+                raise RuntimeError(f"no open project for agent {a} chunk {ci}")
+            if len(allowed) == 1:
+                choice.append({allowed[0]: 1})
+            else:
+                xs = {p: model.new_bool_var(f"x[{a},{ci},{p}]") for p in allowed}
+                model.add_exactly_one(xs.values())
+                choice.append(dict(xs))
+                if len(chunks) > 1:
+                    model.add(sum(off[a0:b0]) <= (b0 - a0) - lay.block)
+                if hint_ok and hint is not None:
+                    hp = hint.project[a0] if hint.activity[a0] == WORK else -1
+                    if hp in xs:
+                        model.add_hint(xs[hp], 1)
+        for ci in range(len(chunks) - 1):
+            for p in set(choice[ci]) | set(choice[ci + 1]):
+                left = choice[ci].get(p, 0)
+                right = choice[ci + 1].get(p, 0)
+                if isinstance(left, int) and isinstance(right, int):
+                    fixed_switches += max(0, left - right)
+                    continue
+                sw = model.new_bool_var(f"sw[{a},{ci},{p}]")
+                model.add(sw >= left - right)
+                switch_terms.append(sw)
+        work_vars: list[dict[int, Expr]] = []
+        for ci, (a0, b0) in enumerate(chunks):
+            for i in range(a0, b0):
+                t = s + i
+                row: dict[int, Expr] = {}
+                for p, x in choice[ci].items():
+                    if isinstance(x, int):
+                        expr: Expr = 1 - off[i]
+                    else:
+                        w = model.new_bool_var(f"w[{a},{i},{p}]")
+                        model.add(w <= x)
+                        model.add(w <= 1 - off[i])
+                        model.add(w >= x - off[i])
+                        expr = w
+                    row[p] = expr
+                    cover[p, t].append(expr)
+                work_vars.append(row)
+        if hint_ok and hint is not None:
+            # the previous plan's shift: same lunch, breaks and projects, or pay a change
+            same: list[Expr] = []
+            for q, v in lunch.items():
+                first = hint.activity[q] == LUNCH and (q == 0 or hint.activity[q - 1] != LUNCH)
+                model.add_hint(v, 1 if first else 0)
+                same.append(v if first else 1 - v)
+            for q, v in brk.items():
+                was = hint.activity[q] == BREAK and (q == 0 or hint.activity[q - 1] != BREAK)
+                model.add_hint(v, 1 if was else 0)
+                same.append(v if was else 1 - v)
+            for ci, (a0, b0) in enumerate(chunks):
+                old = next((hint.project[i] for i in range(a0, b0) if hint.project[i] >= 0), -1)
+                kept = choice[ci].get(old)
+                if kept is None:
+                    same.append(0)
+                elif not isinstance(kept, int):
+                    same.append(kept)
+            if change_cost:
+                keep = model.new_bool_var(f"keep[{a}]")
+                for lit in same:
+                    if isinstance(lit, int):
+                        if lit == 0:
+                            model.add(keep == 0)
+                    else:
+                        model.add(keep <= lit)
+                keep_terms.append(keep)
+        per_shift.append((a, s, length, lunch, lunch_len, brk, blen, choice, chunks))
+
+    objective: list[Expr] = []
+    slots = sorted({t for (_, t) in cover})
+    for p in range(len(inst.projects)):
+        for t in slots:
+            parts = cover.get((p, t))
+            if not parts:
+                continue
+            base = int(fixed_cover[p, t])
+            r = int(req[p, t])
+            u = model.new_int_var(0, max(r, 0), f"u[{p},{t}]")
+            ov = model.new_int_var(0, REQ_SCALE * (len(parts) + base + 1), f"o[{p},{t}]")
+            model.add(REQ_SCALE * (sum(parts) + base) - r + u - ov == 0)
+            objective.append(int(under_cost[p]) * u + int(over_cost[p]) * ov)
+    objective.append(switch_cost * sum(switch_terms))
+    objective.append(change_cost * (len(keep_terms) - sum(keep_terms)))
+    model.minimize(sum(objective))
+    start = time.perf_counter()
+    solver, status = run(model, limits, time_s)
+    report = (
+        f"place: {inst.days[day].isoformat()}",
+        solver.status_name(status),
+        solver.objective_value,
+        solver.best_objective_bound,
+        time.perf_counter() - start,
+    )
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(f"stage 3 found no placement for {inst.days[day]}: {report[1]}")
+    placed = []
+    for a, s, length, lunch, lunch_len, brk, blen, choice, chunks in per_shift:
+        activity = [WORK] * length
+        for q, v in lunch.items():
+            if solver.value(v):
+                activity[q : q + lunch_len] = [LUNCH] * lunch_len
+        for q, v in brk.items():
+            if solver.value(v):
+                activity[q : q + blen] = [BREAK] * blen
+        project = [-1] * length
+        for ci, (a0, b0) in enumerate(chunks):
+            chosen = next(p for p, x in choice[ci].items() if isinstance(x, int) or solver.value(x))
+            for i in range(a0, b0):
+                if activity[i] == WORK:
+                    project[i] = chosen
+        placed.append(PlacedShift(a, day, s, tuple(activity), tuple(project)))
+    switches = fixed_switches + int(sum(solver.value(v) for v in switch_terms))
+    return placed, report, switches
+
+
+def work_cover(inst: Instance, shifts: Sequence[PlacedShift]) -> IntArray:
+    """Agents at work per project and slot."""
+    out = np.zeros((len(inst.projects), inst.n_slots), dtype=np.int64)
+    for sh in shifts:
+        for i, (act, p) in enumerate(zip(sh.activity, sh.project, strict=True)):
+            if act == WORK and p >= 0 and sh.start + i < inst.n_slots:
+                out[p, sh.start + i] += 1
+    return out
