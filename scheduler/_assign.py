@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 from scheduler._agents import AgentVars, Candidate, Expr, History, add_agent
 from scheduler._counts import Counts
 from scheduler._instance import FloatArray, Instance
+from scheduler._search import improve
 from scheduler._solve import SolverLimits, run
 
 SCALE = 100  # the work target is fractional (an LP's): centi-agents
@@ -169,12 +170,36 @@ def assign(
     costs: AssignCosts,
     limits: SolverLimits,
     time_s: float,
+    wide: Sequence[Sequence[Candidate]],
     has_prior: bool = False,
 ) -> Assignment:
     n_a, n_t = len(inst.agents), inst.n_slots
-    # a complete hint: the greedy week of every agent, and every helper variable's value
+    # a complete hint: the greedy week of every agent, improved one agent at a time (LNS),
+    # then every helper variable's value
     clock = time.perf_counter()
     start_hint = greedy(inst, cands, on_target, histories=histories, pinned=pinned, prior=prior)
+    start_hint, moves = improve(
+        inst,
+        start_hint,
+        wide,
+        histories=histories,
+        pinned=pinned,
+        prior=prior,
+        under_w=np.asarray(costs.under, dtype=float) * SCALE,
+        over_w=np.asarray(costs.over, dtype=float) * SCALE,
+        preferred_w=float(costs.preferred_per_slot),
+        change_w=float(costs.change),
+        has_prior=has_prior,
+        deadline=clock + 0.85 * time_s,
+        seed=limits.seed,
+    )
+    cands = [
+        sorted(
+            set(cands[a]) | {c for (b, _), c in start_hint.items() if b == a},
+            key=lambda c: (c.day, c.start, c.length),
+        )
+        for a in range(n_a)
+    ]
     greedy_s = time.perf_counter() - clock
     chosen: list[list[Candidate]] = [[] for _ in range(n_a)]
     for (a, _), c in start_hint.items():
@@ -333,10 +358,10 @@ def assign(
     solver, status = run(model, limits, max(1.0, time_s - greedy_s))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # the greedy week keeps every hard rule: use it rather than fail
-        report = ("assign: named agents (greedy)", "FEASIBLE", 0.0, 0.0, greedy_s)
+        report = (f"assign: named agents (LNS, {moves} moves)", "FEASIBLE", 0.0, 0.0, greedy_s)
         return Assignment(shifts=start_hint, report=report, terms={})
     report = (
-        "assign: named agents",
+        f"assign: named agents (LNS {moves} moves, then CP-SAT)",
         solver.status_name(status),
         solver.objective_value,
         solver.best_objective_bound,

@@ -11,6 +11,7 @@ project switch — the final coverage of the schedule.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,62 @@ def _break_windows(length: int, lunch: int, nb: int, blen: int) -> list[tuple[in
     return [(lo + span * j // nb, lo + span * (j + 1) // nb - 1) for j in range(nb)]
 
 
+def _greedy_shift(
+    inst: Instance,
+    a: int,
+    s: int,
+    length: int,
+    need: FloatArray,  # (P, T) agents still required (updated in place)
+) -> tuple[int | None, list[int], list[int]]:
+    """A quick placement for one shift: lunch and breaks where the agent's projects need the
+    fewest agents, each chunk on the project that needs the most; returns (lunch offset,
+    break offsets, project per chunk) and books the work in ``need``."""
+    lay = inst.layout
+    g = int(inst.agent_group[a])
+    skills = [inst.pidx(p) for p in inst.groups[g]]
+    lunch_len, nb, blen = lay.lunch_slots(length), lay.breaks(length), lay.break_len
+    span = np.arange(s, s + length)
+    best_need = np.max(np.where(inst.open_[skills][:, span], need[skills][:, span], -9.0), axis=0)
+    off = np.zeros(length, dtype=bool)
+    lunch_at: int | None = None
+    if lunch_len:
+        options = range(lay.lunch_lo, min(lay.lunch_hi, length - 1 - lunch_len) + 1)
+        lunch_at = min(options, key=lambda o: (float(best_need[o : o + lunch_len].sum()), o))
+        off[lunch_at : lunch_at + lunch_len] = True
+    breaks: list[int] = []
+    chunks = lay.chunks(length)
+    limit_chunks = len(skills) > 1 and len(chunks) > 1
+
+    def chunk_ok(o: int) -> bool:
+        if not limit_chunks:
+            return True
+        for a0, b0 in chunks:
+            if a0 <= o < b0:
+                return int(off[a0:b0].sum()) + blen <= (b0 - a0) - lay.block
+        return True
+
+    for lo, hi in _break_windows(length, lunch_len, nb, blen):
+        allowed = []
+        for o in range(lo, hi + 1):
+            near = off[max(0, o - 1) : min(length, o + blen + 1)]
+            if not near.any() and chunk_ok(o):
+                allowed.append(o)
+        if not allowed:
+            allowed = list(range(lo, hi + 1))
+        o = min(allowed, key=lambda o: (float(best_need[o : o + blen].sum()), o))
+        breaks.append(o)
+        off[o : o + blen] = True
+    projects = []
+    for a0, b0 in lay.chunks(length):
+        allowed_p = [p for p in skills if inst.open_[p, s + a0 : s + b0].all()]
+        work = ~off[a0:b0]
+        p = max(allowed_p, key=lambda p: (float(need[p, s + a0 : s + b0][work].sum()), -p))
+        projects.append(p)
+        idx = s + a0 + np.flatnonzero(work)
+        need[p, idx] -= 1.0
+    return lunch_at, breaks, projects
+
+
 def place_day(
     inst: Instance,
     day: int,
@@ -86,7 +143,10 @@ def place_day(
     switch_terms: list[cp_model.IntVar] = []
     fixed_switches = 0
     keep_terms: list[cp_model.IntVar] = []
+    need = inst.required - fixed_cover
+    quick = {(a, s0): _greedy_shift(inst, a, s0, n, need) for a, s0, n in shifts}
     for a, s, length in shifts:
+        q_lunch, q_breaks, q_projects = quick[a, s]
         g = int(inst.agent_group[a])
         skills = [inst.pidx(p) for p in inst.groups[g]]
         lunch_len = lay.lunch_slots(length)
@@ -98,6 +158,8 @@ def place_day(
         if lunch_len:
             for o in range(lay.lunch_lo, min(lay.lunch_hi, length - 1 - lunch_len) + 1):
                 lunch[o] = model.new_bool_var(f"l[{a},{o}]")
+                if not hint_ok:
+                    model.add_hint(lunch[o], 1 if o == q_lunch else 0)
             model.add_exactly_one(lunch.values())
         brk: dict[int, cp_model.IntVar] = {}
         for lo, hi in _break_windows(length, lunch_len, nb, blen):
@@ -105,6 +167,8 @@ def place_day(
             for o in range(lo, hi + 1):
                 if o not in brk:
                     brk[o] = model.new_bool_var(f"b[{a},{o}]")
+                    if not hint_ok:
+                        model.add_hint(brk[o], 1 if o in q_breaks else 0)
                 part.append(brk[o])
             model.add_exactly_one(part)
         # breaks apart from each other and from lunch
@@ -132,6 +196,9 @@ def place_day(
             else:
                 xs = {p: model.new_bool_var(f"x[{a},{ci},{p}]") for p in allowed}
                 model.add_exactly_one(xs.values())
+                if not hint_ok:
+                    for p, lit in xs.items():
+                        model.add_hint(lit, 1 if p == q_projects[ci] else 0)
                 choice.append(dict(xs))
                 if len(chunks) > 1:
                     model.add(sum(off[a0:b0]) <= (b0 - a0) - lay.block)
@@ -220,8 +287,44 @@ def place_day(
         solver.best_objective_bound,
         time.perf_counter() - start,
     )
+
+    def quick_placement() -> tuple[list[PlacedShift], int]:
+        placed = []
+        for a, s0, length in shifts:
+            q_lunch, q_breaks, q_projects = quick[a, s0]
+            activity = [WORK] * length
+            if q_lunch is not None:
+                n_l = lay.lunch_slots(length)
+                activity[q_lunch : q_lunch + n_l] = [LUNCH] * n_l
+            for q in q_breaks:
+                activity[q : q + lay.break_len] = [BREAK] * lay.break_len
+            project = [-1] * length
+            for (a0, b0), p in zip(lay.chunks(length), q_projects, strict=True):
+                for i in range(a0, b0):
+                    if activity[i] == WORK:
+                        project[i] = p
+            placed.append(PlacedShift(a, day, s0, tuple(activity), tuple(project)))
+        switches = sum(
+            sum(1 for x, y in itertools.pairwise(quick[a, s0][2]) if x != y) for a, s0, _ in shifts
+        )
+        return placed, switches
+
+    def cost(placed: list[PlacedShift], switches: int) -> float:
+        cov = (fixed_cover + work_cover(inst, placed)) * REQ_SCALE
+        lo = min(sh.start for sh in placed)
+        hi = min(max(sh.end for sh in placed), inst.n_slots)
+        diff = req[:, lo:hi] - cov[:, lo:hi]
+        return float(
+            (under_cost[:, None] * np.clip(diff, 0, None)).sum()
+            + (over_cost[:, None] * np.clip(-diff, 0, None)).sum()
+            + switch_cost * switches
+        )
+
+    quick_placed, quick_switches = quick_placement()
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"stage 3 found no placement for {inst.days[day]}: {report[1]}")
+        # no CP-SAT solution in the time: the quick placement stands
+        fallback = (f"{report[0]} (quick placement)", "FEASIBLE", 0.0, 0.0, report[4])
+        return quick_placed, fallback, quick_switches
     placed = []
     for a, s, length, lunch, lunch_len, brk, blen, choice, chunks in per_shift:
         activity = [WORK] * length
@@ -239,6 +342,12 @@ def place_day(
                     project[i] = chosen
         placed.append(PlacedShift(a, day, s, tuple(activity), tuple(project)))
     switches = fixed_switches + int(sum(solver.value(v) for v in switch_terms))
+    replanning = any((a, day) in hints for a, _, _ in shifts)
+    if not replanning and cost(quick_placed, quick_switches) < cost(placed, switches):
+        # at scale, a time-limited CP-SAT can end worse than the quick placement it started
+        # from: keep the better of the two
+        better = (f"{report[0]} (quick placement kept)", report[1], report[2], report[3], report[4])
+        return quick_placed, better, quick_switches
     return placed, report, switches
 
 

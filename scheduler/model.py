@@ -306,13 +306,15 @@ def solve_week(
 
     tick("stage 2: named agents", 0.4)
     cands: list[list[Candidate]] = []
+    wide_all: list[list[Candidate]] = []
     for a in range(n_a):
+        wide_all.append(candidates(inst, a, counts, prior[a], wide=True))
         narrow = candidates(inst, a, counts, prior[a])
         narrow = sorted(set(narrow) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
         if not _quick_ok(inst, a, narrow, pinned[a]) or not feasible(
             inst, a, narrow, histories[a], pinned[a]
         ):
-            wide = candidates(inst, a, counts, prior[a], wide=True)
+            wide = wide_all[a]
             narrow = sorted(set(wide) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
         cands.append(narrow)
     slot_h = SLOT_S / 3600
@@ -335,7 +337,8 @@ def solve_week(
         pinned=pinned,
         costs=assign_costs,
         limits=limits,
-        time_s=clock.share(0.35, 0.5),
+        time_s=clock.share(0.4, 0.6),
+        wide=wide_all,
         has_prior=has_prior,
     )
     reports.append(StageReport(*assignment.report))

@@ -200,9 +200,17 @@ def whatif(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write the per-day table as CSV.")] = None,
     html: Annotated[Path | None, typer.Option(help="Write a plotly page.")] = None,
+    requirements_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--requirements-out",
+            help="Write the scenario's agents required per project and interval (the input "
+            "of wfm schedule).",
+        ),
+    ] = None,
 ) -> None:
     """Base vs scenario staffing per project and day (agent-hours, FTE, peak, SL)."""
-    from wfm.services.staffing import whatif_files
+    from wfm.services.staffing import whatif_files, write_requirements_csv
 
     scenario = Scenario(
         calls_scale=calls_scale,
@@ -224,6 +232,8 @@ def whatif(
     if csv is not None:
         csv.parent.mkdir(parents=True, exist_ok=True)
         result.daily.to_csv(csv, index=False, float_format="%.6g")
+    if requirements_out is not None:
+        write_requirements_csv(result, requirements_out)
     if html is not None:
         from wfm.services.plots import write_whatif_html
 

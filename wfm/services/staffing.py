@@ -22,6 +22,7 @@ from wfm import contracts
 from wfm.domain import Project, ProjectKind
 from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
+from wfm.services._files import iso_text, write_csv_atomic
 from wfm.services.sitedata import load_projects, site_tz
 from wfm.staffing import Model, fte, outbound_agents, required_agents
 
@@ -34,6 +35,7 @@ __all__ = [
     "staff_interval",
     "whatif",
     "whatif_files",
+    "write_requirements_csv",
 ]
 
 DEFAULT_SHRINKAGE = 0.30
@@ -417,3 +419,11 @@ def whatif_files(
     projects = load_projects(folder)
     demand = load_demand(demand_path, tz=tz)
     return whatif(demand, projects, tz=tz, scenario=scenario, start=start, end=end)
+
+
+def write_requirements_csv(result: WhatIfResult, path: Path) -> Path:
+    """Write the scenario's requirements frame (``project, ts, agents, ...``; ``ts`` as ISO
+    8601 with offset) atomically: the input of ``wfm schedule``."""
+    frame = result.scenario_requirements.copy()
+    frame["ts"] = iso_text(frame["ts"])
+    return write_csv_atomic(frame, path)
