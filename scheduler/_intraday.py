@@ -197,8 +197,8 @@ def place_day(
                 xs = {p: model.new_bool_var(f"x[{a},{ci},{p}]") for p in allowed}
                 model.add_exactly_one(xs.values())
                 if not hint_ok:
-                    for p, lit in xs.items():
-                        model.add_hint(lit, 1 if p == q_projects[ci] else 0)
+                    for p, flag in xs.items():
+                        model.add_hint(flag, 1 if p == q_projects[ci] else 0)
                 choice.append(dict(xs))
                 if len(chunks) > 1:
                     model.add(sum(off[a0:b0]) <= (b0 - a0) - lay.block)
