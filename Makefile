@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint typecheck pytest bench samples clean help
 
 help:
-	@echo "make demo   - set up .venv (first time) and run the what-if staffing demo on data/samples"
+	@echo "make demo   - set up .venv (first time): forecast, what-if staffing and a week's schedule on data/samples"
 	@echo "make test   - ruff, strict mypy and pytest"
 	@echo "make bench  - benchmarks against the named peers; writes BENCHMARKS.md"
 
@@ -23,7 +23,11 @@ demo: $(STAMP)
 	$(BIN)/wfm forecast --history data/samples/history.csv --horizon-days 7 --out out/demand.csv
 	$(BIN)/wfm whatif --demand out/demand.csv --projects data/samples \
 		--calls-scale 1.1 --aht-scale 1.05 --html out/whatif.html
-	@echo "demo: forecast out/demand.csv, what-if page out/whatif.html"
+	$(BIN)/wfm whatif --demand out/demand.csv --projects data/samples \
+		--requirements-out out/requirements.csv > /dev/null
+	$(BIN)/wfm schedule --requirements out/requirements.csv --agents data/samples/agents.csv \
+		--week 2026-04-27 --out out/schedule.csv --time-limit 60 --html out/schedule.html
+	@echo "demo: forecast out/demand.csv, what-if page out/whatif.html, schedule out/schedule.csv (page out/schedule.html)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
