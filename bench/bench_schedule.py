@@ -560,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     goal = next((r for r in runs if r.n_agents == GOAL_SIZE and r.error is None), None)
     if goal is not None:
         lines += [
-            f"- Goal at {GOAL_SIZE} agents, under-coverage within {GOAL_GAP:.0%} of the lower "
-            f"bound: {met(goal.gap <= GOAL_GAP)} ({_pct(goal.gap)}).",
+            f"- Goal at {GOAL_SIZE} agents, under-coverage within {GOAL_GAP * 100:.0f} % of the "
+            f"lower bound: {met(goal.gap <= GOAL_GAP)} ({_pct(goal.gap)}).",
             f"- Goal ≤ {GOAL_WALL_S:.0f} s on {args.workers} workers: "
             f"{met(goal.wall_s <= GOAL_WALL_S)} ({goal.wall_s:.1f} s).",
             f"- Goal zero validator violations: {met(goal.violations == 0)} ({goal.violations}).",
