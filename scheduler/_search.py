@@ -142,7 +142,8 @@ def improve(
             model.maximize(sum(round(100 * scored.get(c, 0.0)) * v for c, v in av.y.items()))
             solver = cp_model.CpSolver()
             solver.parameters.num_workers = 1
-            solver.parameters.max_time_in_seconds = 1.0
+            solver.parameters.max_deterministic_time = 1.0
+            solver.parameters.max_time_in_seconds = 5.0
             solver.parameters.random_seed = seed
             status = solver.solve(model)
             new = dict(old)
