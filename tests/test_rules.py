@@ -1,4 +1,4 @@
-"""ShiftRules validate on construction; load_rules reads TOML and names file and key."""
+"""ShiftRules validate on construction; load_rules reads TOML or YAML and names file and key."""
 
 from __future__ import annotations
 
@@ -105,3 +105,40 @@ def test_missing_or_broken_files(tmp_path: Path) -> None:
     bad.write_text("min_shift_h = = 4\n")
     with pytest.raises(InputError, match="not valid TOML"):
         load_rules(bad)
+
+
+def test_yaml_rules_read_like_toml(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "rules.yaml"
+    yaml_file.write_text(
+        "min_shift_h: 6\nmin_rest_h: 12\nopening:\n  hotline:\n"
+        '    mon: "08:00-20:00"\n    fri: "22:00-06:00"\n',
+        encoding="utf-8",
+    )
+    toml_file = tmp_path / "rules.toml"
+    toml_file.write_text(
+        'min_shift_h = 6\nmin_rest_h = 12\n[opening.hotline]\nmon = "08:00-20:00"\n'
+        'fri = "22:00-06:00"\n',
+        encoding="utf-8",
+    )
+    from_yaml, from_toml = load_rules(yaml_file), load_rules(toml_file)
+    assert from_yaml.min_shift_h == 6 and from_yaml.min_rest_h == 12
+    assert from_yaml.opening_for("hotline") == from_toml.opening_for("hotline")
+    assert (tmp_path / "empty.yml").write_text("", encoding="utf-8") == 0
+    assert load_rules(tmp_path / "empty.yml") == ShiftRules()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("min_shift_h: [4\n", "not valid YAML"),
+        ("- 4\n- 5\n", "not a mapping"),
+        ("shifts_h: 4\n", "unknown key 'shifts_h'"),
+        ("min_shift_h: four\n", "min_shift_h"),
+    ],
+)
+def test_bad_yaml_names_the_file_and_problem(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "rules.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_rules(path)
+    assert str(path) in str(info.value) and needle in str(info.value)

@@ -710,7 +710,7 @@ def schedule_command(
     week: Annotated[str, typer.Option(help="The Monday of the week to plan, YYYY-MM-DD.")],
     out: Annotated[Path, typer.Option(help="Schedule CSV to write.")],
     rules: Annotated[
-        Path | None, typer.Option(help="Shift rules, TOML (default: the built-in rules).")
+        Path | None, typer.Option(help="Shift rules, TOML or YAML (default: the built-in rules).")
     ] = None,
     projects: Annotated[
         Path | None,

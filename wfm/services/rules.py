@@ -1,7 +1,9 @@
-"""Load the shift rules (``wfm.domain.ShiftRules``) from a TOML file.
+"""Load the shift rules (``wfm.domain.ShiftRules``) from a TOML or YAML file.
 
 Every key is optional; a missing key keeps the default shown. Units are in the key names.
-YAML is not supported (PyYAML is not a dependency); TOML is read with the stdlib ``tomllib``.
+TOML is read with the stdlib ``tomllib``; a file ending in ``.yaml``/``.yml`` is read with
+PyYAML's ``safe_load`` and takes the same keys (``opening: {hotline: {mon: "08:00-20:00"}}``;
+quote the times).
 
 .. code-block:: toml
 
@@ -40,6 +42,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from wfm.domain import OpeningHours, ShiftRules
 from wfm.errors import InputError
 from wfm.grid import parse_hhmm
@@ -55,27 +59,13 @@ _INT_KEYS = frozenset(f.name for f in dataclasses.fields(ShiftRules) if f.type i
 
 
 def load_rules(path: Path) -> ShiftRules:
-    """Read a rules TOML file (see the module docstring for the keys) into ``ShiftRules``.
+    """Read a rules TOML or YAML file (see the module docstring for the keys) into
+    ``ShiftRules``.
 
     A missing or unparsable file, an unknown key, a value of the wrong type or a value the
     rules reject raises ``InputError`` naming the file and the key."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise InputError(
-            f"{path}: no such rules file", field="rules", expected="a TOML rules file"
-        ) from exc
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read it ({exc})", field="rules", expected="a readable TOML file"
-        ) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: not valid TOML ({exc})", field="rules", expected="a TOML rules file"
-        ) from exc
-
+    doc = _load_yaml(path) if path.suffix.lower() in (".yaml", ".yml") else _load_toml(path)
     kwargs: dict[str, Any] = {}
     for key, value in doc.items():
         if key == "opening":
@@ -92,6 +82,51 @@ def load_rules(path: Path) -> ShiftRules:
         return ShiftRules(**kwargs)
     except InputError as exc:
         raise InputError(f"{path}: {exc}", field=exc.field, expected=exc.expected) from exc
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise InputError(
+            f"{path}: no such rules file", field="rules", expected="a TOML rules file"
+        ) from exc
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read it ({exc})", field="rules", expected="a readable TOML file"
+        ) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path}: not valid TOML ({exc})", field="rules", expected="a TOML rules file"
+        ) from exc
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            doc = yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise InputError(
+            f"{path}: no such rules file", field="rules", expected="a YAML rules file"
+        ) from exc
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read it ({exc})", field="rules", expected="a readable YAML file"
+        ) from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path}: not valid YAML ({exc})", field="rules", expected="a YAML rules file"
+        ) from exc
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
+        raise InputError(
+            f"{path}: the document is not a mapping of rule keys",
+            field="rules",
+            expected="a YAML mapping such as 'min_shift_h: 4'",
+        )
+    return doc
 
 
 def _scalar(path: Path, key: str, value: object) -> int | float:
