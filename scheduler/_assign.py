@@ -49,7 +49,6 @@ class AssignCosts:
 class Assignment:
     shifts: dict[tuple[int, int], Candidate]  # (agent, day) -> shift
     report: tuple[str, str, float, float, float]
-    terms: dict[str, float]  # measured soft-rule values (slots or counts)
 
 
 def candidate_of(inst: Instance, k: int) -> Candidate:
@@ -101,7 +100,7 @@ def candidates(
 TOP = 8
 
 
-def _late(inst: Instance, c: Candidate) -> bool:
+def _late(c: Candidate) -> bool:
     end_min = c.start_min + c.length * 15
     return end_min > LATE_END_MIN
 
@@ -211,7 +210,6 @@ def assign(
         for c, v in vars_[-1].y.items():
             model.add_hint(v, 1 if c in chosen[a] else 0)
     objective: list[cp_model.LinearExprT] = []
-    named: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
 
     # expected work per group and slot: a shift counts on each of its slots with its share
     # of work (length minus lunch and breaks, in centi-agents), split over open projects
@@ -287,8 +285,6 @@ def assign(
             model.add_hint(u, max(0, r - hint_cov))
             model.add_hint(o, max(0, hint_cov - r))
             objective.append(int(costs.under[p]) * u + int(costs.over[p]) * o)
-            named["under"].append(u)
-            named["over"].append(o)
 
     weekend: list[cp_model.LinearExprT] = []
     late: list[cp_model.LinearExprT] = []
@@ -299,7 +295,6 @@ def assign(
         av = vars_[a]
         # preferred start
         pref = sum(_preferred_dev(inst, a, c) * v for c, v in av.y.items())
-        named["preferred_start"].append(pref)
         objective.append(costs.preferred_per_slot * pref)
         # start-time instability: spread of the start minute over worked days
         days = sorted({c.day for c in av.y})
@@ -316,24 +311,21 @@ def assign(
             model.add_hint(hi, max(sms, default=0))
             model.add_hint(lo, min(sms, default=0))
             model.add_hint(spread, max(sms, default=0) - min(sms, default=0))
-            named["start_instability"].append(spread)
             objective.append(costs.instability_per_slot * spread)
         weekend.append(sum(av.works[d] for d in (5, 6)))
-        late.append(sum(v for c, v in av.y.items() if _late(inst, c)))
+        late.append(sum(v for c, v in av.y.items() if _late(c)))
         min_paid = int(np.ceil(inst.agents[a].min_hours_week * 4 - 1e-6))
         above.append(av.paid - min_paid)
         hint_values["weekend_spread"].append(sum(1 for c in chosen[a] if c.day in (5, 6)))
-        hint_values["late_spread"].append(sum(1 for c in chosen[a] if _late(inst, c)))
+        hint_values["late_spread"].append(sum(1 for c in chosen[a] if _late(c)))
         hint_values["hours_spread"].append(sum(c.paid for c in chosen[a]) - min_paid)
         # changes against the previous plan
         for old in prior[a].values():
             keep = av.y.get(old)
             change = 1 - keep if keep is not None else 1
-            named["changes"].append(change)
             objective.append(costs.change * change)
         for d in range(7):
             if has_prior and d not in prior[a]:
-                named["changes"].append(av.works[d])
                 objective.append(costs.change * av.works[d])
 
     for label, values, cost, ub in (
@@ -350,7 +342,6 @@ def assign(
             model.add(bottom <= value)
         model.add_hint(top, max(hint_values[label]))
         model.add_hint(bottom, min(hint_values[label]))
-        named[label].append(top - bottom)
         objective.append(cost * (top - bottom))
 
     model.minimize(sum(objective))
@@ -359,7 +350,7 @@ def assign(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # the greedy week keeps every hard rule: use it rather than fail
         report = (f"assign: named agents (LNS, {moves} moves)", "FEASIBLE", 0.0, 0.0, greedy_s)
-        return Assignment(shifts=start_hint, report=report, terms={})
+        return Assignment(shifts=start_hint, report=report)
     report = (
         f"assign: named agents (LNS {moves} moves, then CP-SAT)",
         solver.status_name(status),
@@ -372,5 +363,4 @@ def assign(
         for c, v in vars_[a].y.items():
             if solver.value(v):
                 shifts[a, c.day] = c
-    terms = {k: float(sum(solver.value(e) for e in exprs)) for k, exprs in named.items()}
-    return Assignment(shifts=shifts, report=report, terms=terms)
+    return Assignment(shifts=shifts, report=report)

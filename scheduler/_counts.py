@@ -48,7 +48,6 @@ class Counts:
     on_duty: FloatArray  # (G, T) agents at work (target of stage 2)
     available: FloatArray  # (G, T)
     under_lb_slots: float
-    under_slots: float
     reports: tuple[tuple[str, str, float, float, float], ...]
 
 
@@ -87,15 +86,10 @@ def _solve(
     return (label, name, value, value if optimal else 0.0, wall), optimal
 
 
-def break_fractions(inst: Instance) -> tuple[float, float, float]:
-    """(fewest, most) breaks per paid slot over the allowed shift lengths, and the share of
-    lunch and breaks in a shift of typical (median allowed) length."""
+def most_breaks_per_paid(inst: Instance) -> float:
+    """The largest share of paid time spent on breaks over the allowed shift lengths."""
     lay = inst.layout
-    lengths = lay.lengths()
-    per_paid = [lay.breaks(n) * lay.break_len / max(1, lay.paid(n)) for n in lengths]
-    typical = lengths[len(lengths) // 2]
-    off = (typical - lay.work(typical)) / typical
-    return min(per_paid), max(per_paid), off
+    return max(lay.breaks(n) * lay.break_len / max(1, lay.paid(n)) for n in lay.lengths())
 
 
 def max_work_slots(inst: Instance, max_paid: int, max_days: int) -> int:
@@ -150,7 +144,7 @@ def solve_counts(
     lp = pywraplp.Solver.CreateSolver("GLOP")
     deadline = time.perf_counter() + max(1.0, time_s)
     inf = lp.infinity()
-    _, most, _ = break_fractions(inst)
+    most = most_breaks_per_paid(inst)
     avail = available_agents(inst)
     day_cap = [
         max(lay.max_len, int(inst.day_slot[d + 1] - inst.day_slot[d]) - lay.rest) for d in range(7)
@@ -229,19 +223,9 @@ def solve_counts(
     on_duty = np.zeros((n_g, n_t))
     for (g, _, t), value in values.items():
         on_duty[g, t] += value
-    under_now = float(
-        sum(
-            max(
-                0.0,
-                float(req[p, t]) - sum(values[g, p, t] for g in range(n_g) if (g, p, t) in values),
-            )
-            for (p, t) in under
-        )
-    )
     return Counts(
         on_duty=on_duty,
         available=avail,
         under_lb_slots=under_lb,
-        under_slots=under_now,
         reports=tuple(reports),
     )

@@ -86,11 +86,9 @@ def explain_agent(
     cands = [candidate_of(inst, k) for k in range(inst.n_types)]
     cands += [c for c in pinned if c not in set(cands)]
     av = add_agent(model, inst, a, cands, history, pinned, guard=guard, name="x")
-    index = {c: k for k, c in enumerate(cands[: inst.n_types])}
     for rule, mask in masks.items():
         for k in np.flatnonzero(~mask).tolist():
             model.add(av.y[cands[k]] == 0).only_enforce_if(guard[rule])
-    del index
     model.add_assumptions(list(guard.values()))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1

@@ -380,7 +380,7 @@ def solve_week(
         switches += n_sw
     tick("done", 1.0)
 
-    schedule = _frame(inst, placed_all, pinned if pins is not None else None, pins)
+    schedule = _frame(inst, placed_all)
     return _solution(
         inst,
         placed_all,
@@ -413,12 +413,7 @@ def _raise_infeasible(reasons: list[tuple[str, tuple[str, ...]]]) -> None:
     raise InfeasibleError("infeasible: " + "; ".join(shown) + more, rules=rules)
 
 
-def _frame(
-    inst: Instance,
-    placed: Sequence[PlacedShift],
-    pinned: object,
-    pins: pd.DataFrame | None,
-) -> pd.DataFrame:
+def _frame(inst: Instance, placed: Sequence[PlacedShift]) -> pd.DataFrame:
     rows: list[tuple[str, int, int, str, str]] = []
     for sh in placed:
         agent = inst.agents[sh.agent].agent

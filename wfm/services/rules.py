@@ -39,8 +39,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -84,47 +85,51 @@ def load_rules(path: Path) -> ShiftRules:
         raise InputError(f"{path}: {exc}", field=exc.field, expected=exc.expected) from exc
 
 
+def _parse_toml(fh: BinaryIO) -> object:
+    return tomllib.load(fh)
+
+
+def _parse_yaml(fh: BinaryIO) -> object:
+    return yaml.safe_load(fh)
+
+
 def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise InputError(
-            f"{path}: no such rules file", field="rules", expected="a TOML rules file"
-        ) from exc
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read it ({exc})", field="rules", expected="a readable TOML file"
-        ) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: not valid TOML ({exc})", field="rules", expected="a TOML rules file"
-        ) from exc
+    return _load(path, "TOML", _parse_toml, tomllib.TOMLDecodeError)
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
+    return _load(path, "YAML", _parse_yaml, yaml.YAMLError)
+
+
+def _load(
+    path: Path,
+    kind: str,
+    parse: Callable[[BinaryIO], object],
+    syntax_error: type[Exception],
+) -> dict[str, Any]:
+    """Read and parse a rules file; every failure is an ``InputError`` naming the file."""
     try:
         with path.open("rb") as fh:
-            doc = yaml.safe_load(fh)
+            doc = parse(fh)
     except FileNotFoundError as exc:
         raise InputError(
-            f"{path}: no such rules file", field="rules", expected="a YAML rules file"
+            f"{path}: no such rules file", field="rules", expected=f"a {kind} rules file"
         ) from exc
     except OSError as exc:
         raise InputError(
-            f"{path}: cannot read it ({exc})", field="rules", expected="a readable YAML file"
+            f"{path}: cannot read it ({exc})", field="rules", expected=f"a readable {kind} file"
         ) from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (syntax_error, UnicodeDecodeError) as exc:
         raise InputError(
-            f"{path}: not valid YAML ({exc})", field="rules", expected="a YAML rules file"
+            f"{path}: not valid {kind} ({exc})", field="rules", expected=f"a {kind} rules file"
         ) from exc
-    if doc is None:
+    if doc is None:  # an empty YAML document
         return {}
     if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
         raise InputError(
             f"{path}: the document is not a mapping of rule keys",
             field="rules",
-            expected="a YAML mapping such as 'min_shift_h: 4'",
+            expected="keys such as min_shift_h = 4",
         )
     return doc
 
