@@ -5,11 +5,11 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench samples clean help
+.PHONY: demo test lint typecheck pytest postgres-stop bench samples clean help
 
 help:
 	@echo "make demo   - set up .venv (first time): forecast, what-if staffing and a week's schedule on data/samples"
-	@echo "make test   - ruff, strict mypy and pytest"
+	@echo "make test   - ruff, strict mypy and pytest (starts a private PostgreSQL in .pg/ if it can)"
 	@echo "make bench  - benchmarks against the named peers; writes BENCHMARKS.md"
 
 $(STAMP): pyproject.toml
@@ -36,8 +36,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# PostgreSQL for tests/test_db.py: scripts/postgres.sh installs (apt-get, as root) and starts a
+# private server in .pg/ and prints its URL. Without it (no root, no apt) the PostgreSQL
+# variants skip, and their reason is the script's last message. A URL already set is kept.
 pytest: $(STAMP)
+	@if [ -z "$$WFM_TEST_POSTGRES_URL" ]; then \
+		err=$$(mktemp); \
+		if url=$$(bash scripts/postgres.sh 2>$$err); then \
+			export WFM_TEST_POSTGRES_URL="$$url"; \
+			echo "PostgreSQL for the tests: $$url"; \
+		else \
+			export WFM_TEST_POSTGRES_SKIP="scripts/postgres.sh failed: $$(tail -n 1 $$err)"; \
+		fi; \
+		cat $$err >&2; rm -f $$err; \
+	fi; \
 	$(BIN)/pytest -q
+
+postgres-stop:
+	bash scripts/postgres.sh stop
 
 test: lint typecheck pytest
 
@@ -48,4 +64,5 @@ bench: $(STAMP)
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache out
+	-bash scripts/postgres.sh stop 2>/dev/null
+	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache out .pg

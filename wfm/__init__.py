@@ -3,7 +3,7 @@
 Layers (imports point down only; ``tests/test_layers.py`` enforces it):
 
 - adapters: ``wfm.cli``, ``api``, ``notebooks``
-- services: ``wfm.services``
+- services: ``wfm.services``, ``wfm.db`` (tables, migrations, repositories)
 - engines: ``wfm.staffing``, ``forecasting``, ``scheduler``, ``wfm.sim``, ``wfm.economics``
 - leaf: ``wfm.grid``, ``wfm.contracts``, ``wfm.domain``, ``wfm.errors``
 """

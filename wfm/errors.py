@@ -4,17 +4,28 @@
 
     WfmError                      every error wfm raises on purpose
     ├── InputError (ValueError)   bad input: names the field, the row and what was expected
-    │   └── FrameError            a frame broke its contract (column, row, expected value)
-    └── InfeasibleError           a request no plan can satisfy; names the rules involved
+    │   ├── FrameError            a frame broke its contract (column, row, expected value)
+    │   └── NotFoundError         an id that names nothing stored (field = the id's name)
+    ├── InfeasibleError           a request no plan can satisfy; names the rules involved
+    └── ConflictError             a write that lost to another one, or would change what
+                                  may not change (a published schedule); retry or re-read
 
 Adapters map them: the CLI prints ``str(err)`` on one line of stderr and exits 2; the API
-answers 422 with the fields in the body. ``InputError`` subclasses ``ValueError`` so callers
+answers 422 with the fields in the body (404 for ``NotFoundError``, 409 for
+``ConflictError``). ``InputError`` subclasses ``ValueError`` so callers
 that only know Python's conventions still catch it.
 """
 
 from __future__ import annotations
 
-__all__ = ["FrameError", "InfeasibleError", "InputError", "WfmError"]
+__all__ = [
+    "ConflictError",
+    "FrameError",
+    "InfeasibleError",
+    "InputError",
+    "NotFoundError",
+    "WfmError",
+]
 
 
 class WfmError(Exception):
@@ -52,9 +63,19 @@ class FrameError(InputError):
     """A long-format frame broke its contract (see ``wfm.contracts``)."""
 
 
+class NotFoundError(InputError):
+    """An id (``field`` names it, e.g. ``project``) that names nothing stored."""
+
+
 class InfeasibleError(WfmError):
     """No solution satisfies the request; ``rules`` names the rules or targets involved."""
 
     def __init__(self, message: str, *, rules: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.rules = rules
+
+
+class ConflictError(WfmError):
+    """A write that conflicts with the stored state: another transaction committed the
+    same version or key first, or the write would change something immutable (a published
+    schedule). Roll back; a retry re-reads the state."""
