@@ -46,6 +46,7 @@ from scheduler._counts import REQ_SCALE, Unsolved, solve_counts
 from scheduler._explain import explain_agent
 from scheduler._instance import SLOT_S, Instance, build_instance
 from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, place_day, work_cover
+from scheduler._polish import count_switches, polish
 from scheduler._solve import SolverLimits
 from scheduler._types import Penalty, ScheduleSolution, SolveParams, StageReport, Weights
 from wfm.domain import Agent, ShiftRules
@@ -378,6 +379,35 @@ def solve_week(
         fixed_cover = fixed_cover + work_cover(inst, placed)
         placed_all += placed
         switches += n_sw
+
+    # stage 4: projects per work slot, one shift at a time (pinned shifts stay as they are;
+    # when replanning, so do the shifts of the previous plan)
+    tick("stage 4: polish", 0.97)
+    start_polish = time.perf_counter()
+    pinned_ids = {id(sh) for sh in pinned_placed}
+    movable = [sh for sh in placed_all if id(sh) not in pinned_ids]
+    polished, n_polished = polish(
+        inst,
+        movable,
+        pinned_placed,
+        under_w=np.array([weights.under(p) * slot_h for p in inst.projects]),
+        over_w=np.array([weights.over(p) * slot_h for p in inst.projects]),
+        switch_w=weights.switch_per_switch,
+        deadline=None if clock.deterministic else start_polish + max(2.0, 0.05 * clock.budget),
+        seed=params.seed,
+        keep=frozenset(prior_placed) if has_prior else frozenset(),
+    )
+    placed_all = list(pinned_placed) + polished
+    switches = count_switches(placed_all)
+    reports.append(
+        StageReport(
+            f"polish: {n_polished} shifts improved",
+            "FEASIBLE",
+            0.0,
+            0.0,
+            time.perf_counter() - start_polish,
+        )
+    )
     tick("done", 1.0)
 
     schedule = _frame(inst, placed_all)
