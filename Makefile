@@ -5,12 +5,13 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest postgres-stop bench samples clean help
+.PHONY: demo test lint typecheck pytest postgres-stop bench samples serve clean help
 
 help:
 	@echo "make demo   - set up .venv (first time): forecast, what-if staffing and a week's schedule on data/samples"
 	@echo "make test   - ruff, strict mypy and pytest (starts a private PostgreSQL in .pg/ if it can)"
 	@echo "make bench  - benchmarks against the named peers; writes BENCHMARKS.md"
+	@echo "make serve  - the API on http://127.0.0.1:8000 (docs at /docs) over wfm.db, loaded with data/samples"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +60,11 @@ test: lint typecheck pytest
 
 samples: $(STAMP)
 	$(BIN)/wfm samples --out data/samples
+
+# The API on the bundled samples (loaded into wfm.db when it has no project yet). Tokens:
+# $(BIN)/wfm users add NAME --role planner|supervisor|agent [--agent ID]
+serve: $(STAMP)
+	$(BIN)/wfm serve --host 127.0.0.1 --port 8000
 
 bench: $(STAMP)
 	bash bench/run.sh

@@ -1,6 +1,11 @@
 """FastAPI service over ``wfm.services`` (adapter layer).
 
-Not built yet: issue 7 builds it (``create_app(settings)``, SQLModel storage in ``wfm/db``).
+``create_app(settings)`` builds the app (nothing is created at import); ``ApiSettings``
+reads ``WFM_DATABASE_URL``, ``WFM_TZ``, ``WFM_MAX_UPLOAD_BYTES``, ``WFM_SAMPLES_DIR``.
+``wfm serve`` runs it with uvicorn; the OpenAPI docs are at ``/docs``.
 """
 
-__all__: list[str] = []
+from api.app import create_app
+from api.settings import ApiSettings
+
+__all__ = ["ApiSettings", "create_app"]

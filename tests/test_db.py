@@ -297,7 +297,7 @@ def test_upgrade_from_empty_creates_every_table(url: str) -> None:
     with engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
         assert tables == set(metadata.tables) | {"alembic_version"}
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
         # the migrations create exactly what the tables declare
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []

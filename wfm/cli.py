@@ -1236,6 +1236,96 @@ def _print_dialer(r: DialerReport) -> None:
         console.print(f"wrote {path}")
 
 
+# --------------------------------------------------------------------------------------------
+# the API: users and the server
+
+users_app = typer.Typer(
+    help="Users of the API and their bearer tokens.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(users_app, name="users")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: WFM_DATABASE_URL, else sqlite:///./wfm.db)."),
+]
+
+
+class RoleOption(StrEnum):
+    PLANNER = "planner"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+def _db_url(db: str | None) -> str:
+    from wfm.db import DbSettings
+
+    return db if db is not None else DbSettings().database_url
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's name (unique).")],
+    role: Annotated[RoleOption, typer.Option(help="What the user may do.")],
+    agent: Annotated[
+        str | None, typer.Option(help="The agent id of a user with role agent.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a user and print their bearer token: it is shown this once, and stored only as
+    its hash."""
+    from wfm.services._db import open_database
+    from wfm.services.users import add_user
+
+    engine = open_database(_db_url(db))
+    try:
+        created = add_user(engine, name=name, role=role.value, agent=agent)
+    finally:
+        engine.dispose()
+    p = created.principal
+    sys.stderr.write(
+        f"added {p.role.value} {p.name!r}"
+        + (f" (agent {p.agent})" if p.agent else "")
+        + "; the token below is shown once:\n"
+    )
+    typer.echo(created.token)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+    samples: Annotated[
+        Path | None,
+        typer.Option(
+            help="Site folder loaded into an empty database on start (projects, agents, history)."
+        ),
+    ] = Path("data/samples"),
+    no_samples: Annotated[
+        bool, typer.Option("--no-samples", help="Start on an empty database.")
+    ] = False,
+    tz: Annotated[
+        str | None, typer.Option(help="Site time zone (default: site.json of --samples).")
+    ] = None,
+) -> None:
+    """Start the API (uvicorn; OpenAPI docs at /docs). Add users with `wfm users add`."""
+    import uvicorn
+
+    from api import ApiSettings, create_app
+    from wfm.services.sitedata import site_tz
+
+    folder = None if no_samples or samples is None else samples
+    if folder is not None and not (folder / "projects.csv").is_file():
+        _fail(f"--samples: {folder} has no projects.csv (pass --no-samples to start empty)")
+    settings = ApiSettings(database_url=_db_url(db), samples_dir=folder)
+    if tz is not None or folder is not None:
+        zone = site_tz(folder, tz) if folder is not None else tz
+        settings = settings.model_copy(update={"tz": zone})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 def _rate_cv_option(value: str) -> float | str:
     if value.strip() == "forecast":
         return "forecast"

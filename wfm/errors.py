@@ -8,12 +8,14 @@
     │   └── NotFoundError         an id that names nothing stored (field = the id's name)
     ├── InfeasibleError           a request no plan can satisfy; names the rules involved
     └── ConflictError             a write that lost to another one, or would change what
-                                  may not change (a published schedule); retry or re-read
+        │                         may not change (a published schedule); retry or re-read
+        └── PreconditionError     a write made on the condition that a version is current
+                                  (HTTP If-Match), when another one is
 
 Adapters map them: the CLI prints ``str(err)`` on one line of stderr and exits 2; the API
 answers 422 with the fields in the body (404 for ``NotFoundError``, 409 for
-``ConflictError``). ``InputError`` subclasses ``ValueError`` so callers
-that only know Python's conventions still catch it.
+``ConflictError``, 412 for ``PreconditionError``). ``InputError`` subclasses ``ValueError``
+so callers that only know Python's conventions still catch it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "NotFoundError",
+    "PreconditionError",
     "WfmError",
 ]
 
@@ -79,3 +82,8 @@ class ConflictError(WfmError):
     """A write that conflicts with the stored state: another transaction committed the
     same version or key first, or the write would change something immutable (a published
     schedule). Roll back; a retry re-reads the state."""
+
+
+class PreconditionError(ConflictError):
+    """A write conditioned on the current version (an ETag: HTTP ``If-Match``) when the
+    stored current version is another one (or there is none). Re-read and decide again."""

@@ -310,8 +310,10 @@ class RunStatus(enum.StrEnum):
 
 
 class PlanRun(_Base, table=True):
-    """One run of the planning pipeline for a week: what went in (``inputs_hash``), which
-    code ran (``code_version``), how far it got, and its step timings in seconds."""
+    """One run of the planning pipeline for a week: what went in (``inputs_hash``, and the
+    ``request`` as JSON), which code ran (``code_version``), how far it got, its step timings
+    in seconds, and, when done, a JSON ``result`` summary (ids of the stored frames, the
+    solver's status and penalties, the simulated KPIs per project with their intervals)."""
 
     __tablename__ = "plan_run"
     __table_args__ = (sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),)
@@ -325,6 +327,8 @@ class PlanRun(_Base, table=True):
     step: str = Field(default="", sa_type=TEXT)
     error: str | None = Field(default=None, sa_type=sa.Text)
     timings_s: dict[str, float] = Field(default_factory=dict, sa_type=sa.JSON)
+    request: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    result: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
