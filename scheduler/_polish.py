@@ -1,28 +1,54 @@
-"""Stage 4 — polish: the project of every work slot, re-chosen exactly one shift at a time.
+"""Stage 4 — polish: every shift re-planned exactly against the others' coverage, one at a time.
 
-Stage 3 decides projects per *chunk* (a 1-h block plus room for lunch and a break) so that its
-CP-SAT model stays small; the rule itself is looser: each run of work on one project (lunch and
-breaks do not end it) lasts at least ``min_project_block_h``. Here, with lunch and breaks kept
-where stage 3 put them, each multi-skill shift in turn is taken out of the coverage and its work
-slots get the projects that lower the weighted under- and over-coverage most, less a cost per
-switch, under the block rule — an exact dynamic programme over (project, run length) per work
-slot. Passes over the shifts in a seeded order repeat until one brings no improvement or the
-time is spent. A shift only changes when that strictly lowers the objective, so the stage never
-makes a schedule worse.
+Stages 2 and 3 work with approximations that keep their CP-SAT models small: stage 2 counts a
+shift's work as spread evenly over its slots, stage 3 picks projects per *chunk* (a 1-h block
+plus room for lunch and a break). The rules themselves are looser. Here each shift in turn is
+taken out of the coverage and the best of these replaces it:
+
+- the same shift with the best inside (``_shiftdp.best_shift``: lunch in its window, break ``j``
+  in window ``j``, none adjacent, projects per work slot with every run on one project at least
+  ``min_project_block_h``), valued exactly by the weighted under- and over-coverage it removes
+  less a cost per project switch;
+- the shift moved (start ± ``MOVE_SLOTS``) or resized (± ``MOVE_STEPS`` length steps) on the
+  same day, with its best inside — when the agent may work that shift type, its paid hours stay
+  within the contract, rest to the neighbouring shifts (and last week's last one) holds, and the
+  agent's late-shift count and paid hours stay inside the current spread over agents; the
+  preferred-start and start-instability penalties count in its value.
+
+Passes over the shifts in a seeded order repeat until one changes nothing, ``MAX_PASSES`` or the
+deadline. A shift only changes when that strictly lowers the objective, so the stage never makes
+a schedule worse. Pinned shifts and, when replanning, the previous plan's shifts do not move.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler._agents import History, limits_of
 from scheduler._instance import FloatArray, Instance
-from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, _break_windows, work_cover
+from scheduler._intraday import LUNCH, WORK, PlacedShift, _break_windows, work_cover
+from scheduler._shiftdp import NEG, best_shift
 
 _EPS = 1e-9
 MAX_PASSES = 20
+MOVE_SLOTS = 4  # a shift may move up to this many slots earlier or later per step
+MOVE_STEPS = 2  # … and grow or shrink by up to this many length steps
+LATE_END_MIN = 20 * 60  # as stage 2 and the penalty table: a late shift ends after 20:00
+
+
+@dataclass(frozen=True, slots=True)
+class PolishCosts:
+    """Costs in the objective's units (per agent-slot, per switch, per slot of deviation)."""
+
+    under: FloatArray  # per project
+    over: FloatArray  # per project
+    switch: float
+    preferred_per_slot: float
+    instability_per_slot: float
 
 
 def _gain(need: FloatArray, under_w: FloatArray, over_w: FloatArray) -> FloatArray:
@@ -33,88 +59,79 @@ def _gain(need: FloatArray, under_w: FloatArray, over_w: FloatArray) -> FloatArr
     return gain
 
 
-def _best_shift(
-    gain: Sequence[Sequence[float]],  # per skill, per offset: gain of working it (-inf: closed)
+def _inside(
+    inst: Instance,
     skills: Sequence[int],
-    lunch: tuple[int, int, int] | None,  # (length, first start offset, last start offset)
-    windows: Sequence[tuple[int, int]],  # per break, in order: (first, last) start offset
-    blen: int,
-    block: int,
-    switch_w: float,
-) -> tuple[float, list[int], list[int]] | None:
-    """The best activity and project per offset of one shift: one lunch in its window, break
-    ``j`` starting in ``windows[j]``, no two of them adjacent, every run on one project at
-    least ``block`` work slots. Returns (value, activity, project) or None."""
-    n = len(gain[0])
-    n_b = len(windows)
-    work_total = n - (lunch[0] if lunch else 0) - n_b * blen
-    need_run = max(1, min(block, work_total))
-    # state: (lunch taken, breaks taken, previous slot off, skill index or -1, run length)
-    State = tuple[int, int, int, int, int]
-    layers: list[dict[State, tuple[float, tuple[int, State, int] | None]]] = [
-        {} for _ in range(n + 1)
-    ]
-    layers[0][(0 if lunch else 1, 0, 1, -1, 0)] = (0.0, None)
-
-    def push(i: int, state: State, value: float, back: tuple[int, State, int]) -> None:
-        if i > n:
-            return
-        old = layers[i].get(state)
-        if old is None or value > old[0]:
-            layers[i][state] = (value, back)
-
-    for i in range(n):
-        for state, (value, _) in layers[i].items():
-            took_lunch, n_breaks, prev_off, cur, run = state
-            if not took_lunch and lunch is not None and i > lunch[2]:
-                continue
-            if n_breaks < n_b and i > windows[n_breaks][1]:
-                continue
-            for j in range(len(skills)):
-                g = gain[j][i]
-                if g == -np.inf:
-                    continue
-                if cur == j:
-                    push(
-                        i + 1,
-                        (took_lunch, n_breaks, 0, j, min(run + 1, block)),
-                        value + g,
-                        (i, state, j),
-                    )
-                elif cur < 0:
-                    push(i + 1, (took_lunch, n_breaks, 0, j, 1), value + g, (i, state, j))
-                elif run >= block:
-                    push(
-                        i + 1, (took_lunch, n_breaks, 0, j, 1), value + g - switch_w, (i, state, j)
-                    )
-            if prev_off:
-                continue
-            if not took_lunch and lunch is not None and lunch[1] <= i <= lunch[2]:
-                push(i + lunch[0], (1, n_breaks, 1, cur, run), value, (i, state, -1))
-            if n_breaks < n_b and windows[n_breaks][0] <= i <= windows[n_breaks][1]:
-                push(i + blen, (took_lunch, n_breaks + 1, 1, cur, run), value, (i, state, -2))
-    final = [
-        (v, st)
-        for st, (v, _) in layers[n].items()
-        if st[0] == 1 and st[1] == n_b and st[4] >= need_run
-    ]
-    if not final:
+    start: int,
+    length: int,
+    need: FloatArray,
+    costs: PolishCosts,
+) -> tuple[float, tuple[int, ...], tuple[int, ...]] | None:
+    """The best inside of a shift and its value, or None."""
+    lay = inst.layout
+    span = slice(start, start + length)
+    gain = _gain(need[skills, span], costs.under[skills], costs.over[skills])
+    gain = np.where(inst.open_[skills, span], gain, NEG)
+    n_lunch = lay.lunch_slots(length)
+    windows = _break_windows(length, n_lunch, lay.breaks(length), lay.break_len)
+    activity = np.zeros(length, dtype=np.int64)
+    project = np.full(length, -1, dtype=np.int64)
+    value = best_shift(
+        np.ascontiguousarray(gain),
+        n_lunch,
+        lay.lunch_lo,
+        min(lay.lunch_hi, length - 1 - n_lunch),
+        np.array([w[0] for w in windows], dtype=np.int64),
+        np.array([w[1] for w in windows], dtype=np.int64),
+        lay.break_len,
+        max(1, lay.block),
+        costs.switch,
+        activity,
+        project,
+    )
+    if value <= NEG:
         return None
-    best_value, state = max(final)
-    activity = [WORK] * n
-    project = [-1] * n
-    i = n
-    while True:
-        back = layers[i][state][1]
-        if back is None:
-            break
-        prev_i, prev_state, action = back
-        if action >= 0:
-            project[prev_i] = skills[action]
-        else:
-            activity[prev_i:i] = [LUNCH if action == -1 else BREAK] * (i - prev_i)
-        i, state = prev_i, prev_state
-    return best_value, activity, project
+    sk = np.asarray(skills, dtype=np.int64)
+    projects = np.where(project >= 0, sk[np.maximum(project, 0)], -1)
+    return float(value), tuple(activity.tolist()), tuple(projects.tolist())
+
+
+def _current_value(
+    sh: PlacedShift, skills: Sequence[int], need: FloatArray, costs: PolishCosts
+) -> float:
+    value = 0.0
+    for o, (act, p) in enumerate(zip(sh.activity, sh.project, strict=True)):
+        if act == WORK and p >= 0:
+            short = min(1.0, max(0.0, float(need[p, sh.start + o])))
+            value += costs.under[p] * short - costs.over[p] * (1.0 - short)
+    return value - costs.switch * count_switches([sh])
+
+
+def _book(need: FloatArray, sh: PlacedShift, sign: float) -> None:
+    """Add (``sign`` −1) or remove (+1) the shift's work from the agents still needed."""
+    for o, (act, p) in enumerate(zip(sh.activity, sh.project, strict=True)):
+        if act == WORK and p >= 0:
+            need[p, sh.start + o] += sign
+
+
+def _start_min(inst: Instance, slot: int) -> int:
+    local = inst.slot_local[slot]
+    return int(local.hour * 60 + local.minute)
+
+
+def _soft(
+    inst: Instance, start: int, pref_min: int | None, other_mins: list[int], costs: PolishCosts
+) -> float:
+    """Preferred-start and start-instability cost of an agent's week with this start."""
+    m = _start_min(inst, start)
+    cost = 0.0
+    if pref_min is not None:
+        dev = abs(m - pref_min)
+        cost += costs.preferred_per_slot * (min(dev, 1440 - dev) // 15)
+    if other_mins:
+        mins = [*other_mins, m]
+        cost += costs.instability_per_slot * ((max(mins) - min(mins)) // 15)
+    return cost
 
 
 def polish(
@@ -122,60 +139,125 @@ def polish(
     placed: Sequence[PlacedShift],
     fixed: Sequence[PlacedShift],
     *,
-    under_w: FloatArray,  # per project: cost of one agent-slot under
-    over_w: FloatArray,  # per project: cost of one agent-slot over
-    switch_w: float,  # cost of one project switch inside a shift
+    histories: Sequence[History],
+    costs: PolishCosts,
     deadline: float | None,  # None: until a pass changes nothing (deterministic)
     seed: int,
     keep: frozenset[tuple[int, int]] = frozenset(),  # (agent, day) not to touch
 ) -> tuple[list[PlacedShift], int]:
-    """``placed`` with lunch, breaks and projects re-chosen shift by shift (``fixed`` shifts
-    count in the coverage but never change); returns the shifts and the number changed."""
+    """``placed`` improved shift by shift (``fixed`` shifts count in the coverage and the rest
+    rule but never change); returns the shifts and the number changed."""
     lay = inst.layout
-    out = list(placed)
-    block = max(1, lay.block)
     n_t = inst.n_slots
+    out = list(placed)
     need = inst.required - (work_cover(inst, out) + work_cover(inst, fixed)).astype(float)
+    type_of = {
+        (int(d), int(s), int(n)): k
+        for k, (d, s, n) in enumerate(
+            zip(inst.type_day, inst.type_start, inst.type_len, strict=True)
+        )
+    }
+    by_agent: dict[int, list[int]] = {}
+    for i, sh in enumerate(out):
+        by_agent.setdefault(sh.agent, []).append(i)
+    fixed_by_agent: dict[int, list[PlacedShift]] = {}
+    for sh in fixed:
+        fixed_by_agent.setdefault(sh.agent, []).append(sh)
+
+    def paid(sh: PlacedShift) -> int:
+        return sh.length - sum(1 for x in sh.activity if x == LUNCH)
+
+    def late(sh_start: int, length: int) -> bool:
+        return _start_min(inst, sh_start) + length * 15 > LATE_END_MIN
+
+    agents = sorted(by_agent)
+    paid_of = {
+        a: sum(paid(out[i]) for i in by_agent[a]) + sum(paid(f) for f in fixed_by_agent.get(a, []))
+        for a in agents
+    }
+    # contract hours above the minimum: their spread over agents is a penalty
+    above_of = {a: paid_of[a] - limits_of(inst, a)[0] for a in agents}
+    late_of = {a: sum(late(out[i].start, out[i].length) for i in by_agent[a]) for a in agents}
     movable = [i for i, sh in enumerate(out) if (sh.agent, sh.day) not in keep and sh.end <= n_t]
     rng = np.random.default_rng(seed)
     changed: set[int] = set()
 
-    def late() -> bool:
+    def past_deadline() -> bool:
         return deadline is not None and time.perf_counter() >= deadline
 
     for _ in range(MAX_PASSES):
-        if not movable or late():
+        if not movable or past_deadline():
             break
         improved = 0
+        hi_above, lo_above = max(above_of.values()), min(above_of.values())
+        hi_late, lo_late = max(late_of.values()), min(late_of.values())
         for i in rng.permutation(movable).tolist():
-            if late():
+            if past_deadline():
                 break
             sh = out[i]
-            skills = [inst.pidx(p) for p in inst.groups[int(inst.agent_group[sh.agent])]]
-            span = np.arange(sh.start, sh.end)
-            work = [o for o, act in enumerate(sh.activity) if act == WORK and sh.project[o] >= 0]
-            rows = np.array([sh.project[o] for o in work], dtype=np.int64)
-            cols = sh.start + np.array(work, dtype=np.int64)
-            np.add.at(need, (rows, cols), 1.0)  # take the shift out
-            gain = _gain(need[skills][:, span], under_w[skills], over_w[skills])
-            gain = np.where(inst.open_[skills][:, span], gain, -np.inf)
-            current = sum(float(gain[skills.index(p), o]) for p, o in zip(rows, work, strict=True))
-            current -= switch_w * count_switches([sh])
-            n_lunch = lay.lunch_slots(sh.length)
-            lunch = None
-            if n_lunch:
-                lunch = (n_lunch, lay.lunch_lo, min(lay.lunch_hi, sh.length - 1 - n_lunch))
-            windows = _break_windows(sh.length, n_lunch, lay.breaks(sh.length), lay.break_len)
-            best = _best_shift(
-                gain.tolist(), skills, lunch, windows, lay.break_len, block, switch_w
-            )
-            new = sh
-            if best is not None and best[0] > current + _EPS:
-                new = PlacedShift(sh.agent, sh.day, sh.start, tuple(best[1]), tuple(best[2]))
-            work = [o for o, act in enumerate(new.activity) if act == WORK]
-            rows = np.array([new.project[o] for o in work], dtype=np.int64)
-            np.add.at(need, (rows, new.start + np.array(work, dtype=np.int64)), -1.0)
+            a = sh.agent
+            g = int(inst.agent_group[a])
+            skills = [inst.pidx(p) for p in inst.groups[g]]
+            _book(need, sh, +1.0)
+            base = _current_value(sh, skills, need, costs)
+            best: tuple[float, PlacedShift] = (base, sh)
+            # neighbours on the agent's timeline (rest) and its contract hours
+            others = [out[j] for j in by_agent[a] if j != i] + fixed_by_agent.get(a, [])
+            before = max((o.end for o in others if o.start < sh.start), default=None)
+            after = min((o.start for o in others if o.start > sh.start), default=None)
+            last_end = histories[a].last_end
+            if last_end is not None:
+                before = last_end if before is None else max(before, last_end)
+            lo_start = -(10**9) if before is None else before + lay.rest
+            hi_end = 10**9 if after is None else after - lay.rest
+            min_p, max_p, _ = limits_of(inst, a)
+            paid_else = paid_of[a] - paid(sh)
+            other_mins = [
+                _start_min(inst, o.start) for o in others if 0 <= o.start < int(inst.day_slot[7])
+            ]
+            pref = inst.agents[a].preferred_start
+            pref_min = None if pref is None else pref.hour * 60 + pref.minute
+
+            own_soft = _soft(inst, sh.start, pref_min, other_mins, costs)
+            lengths = lay.lengths()
+            li = lengths.index(sh.length) if sh.length in lengths else -1
+            options: list[tuple[int, int]] = [(sh.start, sh.length)]
+            for ds in range(-MOVE_SLOTS, MOVE_SLOTS + 1):
+                for dl in range(-MOVE_STEPS, MOVE_STEPS + 1):
+                    if (ds, dl) == (0, 0) or li < 0 or not 0 <= li + dl < len(lengths):
+                        continue
+                    options.append((sh.start + ds, lengths[li + dl]))
+            for start, length in options:
+                moved = (start, length) != (sh.start, sh.length)
+                if moved:
+                    k = type_of.get((sh.day, start, length))
+                    if k is None or not (inst.agent_type_ok[a, k] and inst.group_type_ok[g, k]):
+                        continue
+                    if start < lo_start or start + length > hi_end or start + length > n_t:
+                        continue
+                    new_paid = paid_else + lay.paid(length)
+                    if not min_p <= new_paid <= max_p:
+                        continue
+                    above = new_paid - min_p
+                    if not min(lo_above, above_of[a]) <= above <= max(hi_above, above_of[a]):
+                        continue
+                    new_late = late_of[a] - late(sh.start, sh.length) + late(start, length)
+                    if new_late > max(hi_late, late_of[a]) or new_late < min(lo_late, late_of[a]):
+                        continue
+                inside = _inside(inst, skills, start, length, need, costs)
+                if inside is None:
+                    continue
+                value = inside[0] - (
+                    _soft(inst, start, pref_min, other_mins, costs) - own_soft if moved else 0.0
+                )
+                if value > best[0] + _EPS:
+                    best = (value, PlacedShift(a, sh.day, start, inside[1], inside[2]))
+            new = best[1]
+            _book(need, new, -1.0)
             if new is not sh:
+                paid_of[a] += paid(new) - paid(sh)
+                above_of[a] = paid_of[a] - min_p
+                late_of[a] += late(new.start, new.length) - late(sh.start, sh.length)
                 out[i] = new
                 changed.add(i)
                 improved += 1
