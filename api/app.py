@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api._cache import ResponseCache
 from api.deps import EngineDep
 from api.errors import install_handlers
 from api.models import HealthOut
@@ -108,6 +109,29 @@ class UploadLimit:
                 await self._reject(send)
 
 
+class NoStore:
+    """ASGI middleware: a response without ``Cache-Control`` gets ``no-store`` (the routes
+    that may be kept, the published schedules, set their own)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def add(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, add)
+
+
 def _start(app: FastAPI, settings: ApiSettings) -> None:
     engine = open_database(settings.database_url)
     app.state.engine = engine
@@ -150,6 +174,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.response_cache = ResponseCache(settings.response_cache_bytes)
     install_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD)
 
@@ -164,10 +189,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(work.router)
     app.include_router(schedules.router)
 
-    @app.middleware("http")
-    async def no_store(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(NoStore)
     return app

@@ -19,7 +19,10 @@ class ApiSettings(BaseSettings):
       iCalendar events);
     - ``max_upload_bytes`` (``WFM_MAX_UPLOAD_BYTES``): the largest history upload;
     - ``samples_dir`` (``WFM_SAMPLES_DIR``): a site folder (``data/samples``) loaded into
-      the database on start when it has no project yet; none by default."""
+      the database on start when it has no project yet; none by default;
+    - ``response_cache_bytes`` (``WFM_RESPONSE_CACHE_BYTES``): memory for rendered
+      responses of published schedules (the week's JSON, agents' JSON and iCalendar);
+      0 renders every response anew."""
 
     model_config = SettingsConfigDict(env_prefix="WFM_", extra="ignore")
 
@@ -27,3 +30,4 @@ class ApiSettings(BaseSettings):
     tz: str = "Europe/Berlin"
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     samples_dir: Path | None = None
+    response_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)

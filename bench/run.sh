@@ -25,3 +25,5 @@ fi
 "$VENV/bin/python" bench/bench_forecast.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_sim.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_schedule.py --out BENCHMARKS.md
+# the API under 100 concurrent readers on loopback (starts and stops its own server)
+"$VENV/bin/python" bench/bench_api.py --out BENCHMARKS.md

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ from hypothesis.errors import Unsatisfiable
 from sqlmodel import Session, select
 
 from api import ApiSettings, create_app
+from api._cache import Rendered, ResponseCache
 from wfm.db import database_url, make_engine
 from wfm.db import repositories as repo
 from wfm.db.tables import (
@@ -50,7 +52,7 @@ from wfm.domain import (
     ProjectKind,
     ServiceTarget,
 )
-from wfm.services import plans
+from wfm.services import plans, schedules
 from wfm.services.catalog import create_agent, create_project
 from wfm.services.staffing import staff_interval
 from wfm.services.users import add_user
@@ -307,6 +309,78 @@ def test_agents_create_list_read_update(api: Api) -> None:
     assert patched.json()["earliest_start"] == "07:30:00"
     assert api.client.get("/agents/B7", headers=h).json()["max_hours_week"] == 38
     assert api.client.get("/agents/Z9", headers=h).status_code == 404
+
+
+def _hold_inserts(engine: sa.Engine, table: str, barrier: threading.Barrier) -> Any:
+    """Hold each statement that writes ``table`` (INSERT or UPDATE) until two are waiting:
+    both requests have checked that the id is free before either writes."""
+    writes = (f"INSERT INTO {table.upper()} ", f"UPDATE {table.upper()} ")
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(writes):
+            barrier.wait()
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    return before
+
+
+def _concurrently(api: Api, table: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls), timeout=30)
+    listener = _hold_inserts(api.engine, table, barrier)
+    results: list[httpx.Response] = []
+
+    def post(path: str, body: dict[str, Any]) -> None:
+        results.append(api.client.post(path, json=body, headers=api.auth("planner")))
+
+    threads = [threading.Thread(target=post, args=c) for c in calls]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        sa.event.remove(api.engine, "before_cursor_execute", listener)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_two_concurrent_creates_of_one_project_give_one_201_and_one_409(api: Api) -> None:
+    body = {
+        "project": "chat",
+        "kind": "chat",
+        "target": {"sl_target": 0.9, "answer_within_s": 60},
+        "contract": {"billing": "per_contact", "rate_eur": 1.1},
+    }
+    results = _concurrently(
+        api,
+        "project",
+        [("/projects", {**body, "name": "left"}), ("/projects", {**body, "name": "right"})],
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201, 409], [r.text for r in results]
+    (won,) = [r for r in results if r.status_code == 201]
+    lost = next(r for r in results if r.status_code == 409)
+    assert "chat" in lost.json()["detail"]
+    stored = api.client.get("/projects/chat", headers=api.auth("planner")).json()
+    assert stored["name"] == won.json()["name"]  # the loser did not overwrite it
+
+
+def test_two_concurrent_creates_of_one_agent_give_one_201_and_one_409(api: Api) -> None:
+    body = {"agent": "B7", "skills": [{"project": "bank"}], "min_hours_week": 0}
+    results = _concurrently(
+        api,
+        "agent",
+        [
+            ("/agents", {**body, "max_hours_week": 20}),
+            ("/agents", {**body, "max_hours_week": 30}),
+        ],
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201, 409], [r.text for r in results]
+    (won,) = [r for r in results if r.status_code == 201]
+    stored = api.client.get("/agents/B7", headers=api.auth("planner")).json()
+    assert stored["max_hours_week"] == won.json()["max_hours_week"]
+    assert [s["project"] for s in stored["skills"]] == ["bank"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,6 +703,203 @@ def test_agent_schedule_json_and_icalendar(api: Api) -> None:
     assert {str(e["uid"]) for e in third.walk("VEVENT")} == uids
     ends = sorted(e.decoded("dtend") for e in third.walk("VEVENT"))
     assert ends[-1] == _local(WEEK + dt.timedelta(days=6), 18).to_pydatetime()
+
+
+def _publish(api: Api, run: int, key: str) -> httpx.Response:
+    response: httpx.Response = api.client.post(
+        f"/plans/{run}/publish", headers={**api.auth("planner"), "Idempotency-Key": key}
+    )
+    assert response.status_code == 201, response.text
+    return response
+
+
+READS = [
+    pytest.param(f"/schedules/{WEEK}", "planner", id="week"),
+    pytest.param("/agents/A1/schedule", "agent", id="agent-json"),
+    pytest.param("/agents/A1/schedule.ics", "agent", id="agent-ics"),
+]
+RANGE = {"from": "2026-03-16", "to": "2026-04-05"}
+
+
+@pytest.mark.parametrize(("path", "role"), READS)
+def test_published_reads_revalidate_and_change_with_a_new_version(
+    api: Api, path: str, role: str
+) -> None:
+    _publish(api, _done_run(api.engine), "v1")
+    params = {} if path.startswith("/schedules") else RANGE
+
+    def get(**headers: str) -> httpx.Response:
+        response: httpx.Response = api.client.get(
+            path, params=params, headers={**api.auth(role), **headers}
+        )
+        return response
+
+    first, again = get(), get()  # the second comes from the cache
+    assert first.status_code == again.status_code == 200, first.text
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and again.headers["ETag"] == etag
+    assert again.content == first.content
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    same = get(**{"If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b"" and same.headers["ETag"] == etag
+    assert get(**{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    assert get(**{"If-None-Match": '"other"'}).status_code == 200
+    # a new version: a new ETag and the new data, also for a reader holding the old ETag
+    _publish(api, _done_run(api.engine, _schedule(end_hour=18)), "v2")
+    after = get(**{"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert after.content != first.content
+    assert b"29T16:00:00Z" in after.content or b"20260329T180000" in after.content  # 18:00 CEST
+    assert get(**{"If-None-Match": after.headers["ETag"]}).status_code == 304
+
+
+def test_a_version_published_elsewhere_is_served_at_once(api: Api) -> None:
+    """Another process (here: the service, not this app) publishes: the app's cached
+    renderings are keyed by what is published, so none of them is served stale."""
+    _publish(api, _done_run(api.engine), "v1")
+    h = api.auth("agent")
+    old_ics = api.client.get("/agents/A1/schedule.ics", params=RANGE, headers=h)
+    old_week = api.client.get(f"/schedules/{WEEK}", headers=api.auth("planner"))
+    schedules.publish_run(
+        api.engine, run_id=_done_run(api.engine, _schedule(end_hour=18)), idempotency_key="out"
+    )
+    new_ics = api.client.get("/agents/A1/schedule.ics", params=RANGE, headers=h)
+    new_week = api.client.get(f"/schedules/{WEEK}", headers=api.auth("planner"))
+    assert new_ics.headers["ETag"] != old_ics.headers["ETag"]
+    assert new_week.json()["version"] == 2 and old_week.json()["version"] == 1
+    ends = sorted(e.decoded("dtend") for e in icalendar.Calendar.from_ical(new_ics.content).walk(
+        "VEVENT"))  # fmt: skip
+    assert ends[-1] == _local(WEEK + dt.timedelta(days=6), 18).to_pydatetime()
+
+
+@pytest.mark.parametrize("suffix", ["", ".ics"], ids=["json", "ics"])
+def test_the_cache_never_serves_another_agents_schedule(api: Api, suffix: str) -> None:
+    _publish(api, _done_run(api.engine), "v1")
+    planner = api.auth("planner")
+    a2 = api.client.get(f"/agents/A2/schedule{suffix}", params=RANGE, headers=planner)
+    a1 = api.client.get(f"/agents/A1/schedule{suffix}", params=RANGE, headers=planner)
+    assert a2.status_code == a1.status_code == 200 and a2.content != a1.content
+    # A2's answer is cached now: A1's token still may not read it, with or without its ETag
+    for headers in ({}, {"If-None-Match": a2.headers["ETag"]}):
+        denied = api.client.get(
+            f"/agents/A2/schedule{suffix}",
+            params=RANGE,
+            headers={**api.auth("agent"), **headers},
+        )
+        assert denied.status_code == 403 and b"A2" not in denied.content
+        anonymous = api.client.get(f"/agents/A2/schedule{suffix}", params=RANGE, headers=headers)
+        assert anonymous.status_code == 401 and b"BEGIN:VCALENDAR" not in anonymous.content
+    own = api.client.get(f"/agents/A1/schedule{suffix}", params=RANGE, headers=api.auth("agent"))
+    assert own.content == a1.content and b"A2" not in own.content
+    week = api.client.get(f"/schedules/{WEEK}", headers=api.auth("agent"))
+    assert week.status_code == 403
+
+
+def test_responses_are_the_same_without_the_cache(tmp_path: Path) -> None:
+    bodies: list[list[bytes]] = []
+    for cache_bytes in (0, 1 << 20):
+        url = f"sqlite:///{tmp_path / f'c{cache_bytes}.db'}"
+        settings_ = ApiSettings(database_url=url, tz=TZ, response_cache_bytes=cache_bytes)
+        app = create_app(settings_)
+        with TestClient(app) as client:
+            tokens = _seed(app.state.engine)
+            h = {"Authorization": f"Bearer {tokens['planner']}"}
+            run = _done_run(app.state.engine)
+            client.post(f"/plans/{run}/publish", headers={**h, "Idempotency-Key": "k"})
+            got = [
+                client.get(path, params=params, headers=h)
+                for path, params in (
+                    (f"/schedules/{WEEK}", {}),
+                    ("/agents/A1/schedule", RANGE),
+                    ("/agents/A1/schedule.ics", RANGE),
+                )
+                for _ in range(2)
+            ]
+            assert all(r.status_code == 200 for r in got)
+            cache = app.state.response_cache
+            assert len(cache) == (0 if cache_bytes == 0 else 3)
+            bodies.append([r.content for r in got])
+    week = [json.loads(b) for b in (bodies[0][0], bodies[1][0])]
+    for body in week:
+        body.pop("created_at")
+        body["segments"].sort(key=lambda seg: (seg["agent"], seg["start"]))
+    assert week[0] == week[1]
+    assert bodies[0][2:4] == bodies[1][2:4]  # agent JSON
+    assert all(b.startswith(b"BEGIN:VCALENDAR") for b in bodies[0][4:] + bodies[1][4:])
+
+
+def test_a_calendar_feed_url_takes_the_agents_own_token(api: Api) -> None:
+    """Calendar apps that cannot send a header subscribe to ``schedule.ics?token=…``."""
+    _publish(api, _done_run(api.engine), "v1")
+    own = api.tokens["agent"]  # ann, agent A1
+
+    def feed(agent: str, token: str, path: str = "schedule.ics") -> httpx.Response:
+        response: httpx.Response = api.client.get(
+            f"/agents/{agent}/{path}", params={**RANGE, "token": token}
+        )
+        return response
+
+    ok = feed("A1", own)
+    assert ok.status_code == 200, ok.text
+    events = list(icalendar.Calendar.from_ical(ok.content).walk("VEVENT"))
+    assert len(events) == 6
+    header = api.client.get("/agents/A1/schedule.ics", params=RANGE, headers=api.auth("agent"))
+    assert header.content == ok.content
+    for agent, token, code in [
+        ("A2", own, 403),  # another agent's feed
+        ("A1", "not-a-token", 401),
+        ("A1", own[:-1], 401),
+        ("A1", api.tokens["planner"], 403),  # only an agent's token goes into a URL
+        ("A1", "", 401),
+    ]:
+        denied = feed(agent, token)
+        assert denied.status_code == code, (agent, token, denied.text)
+        assert set(denied.json()) == {"detail"} and b"VCALENDAR" not in denied.content
+    # the JSON schedule and everything else still need the header
+    assert feed("A1", own, "schedule").status_code == 401
+    assert api.client.get("/projects", params={"token": api.tokens["planner"]}).status_code == 401
+
+
+def test_the_response_cache_is_bounded_and_renders_a_key_once() -> None:
+    cache = ResponseCache(max_bytes=10)
+    for i in range(4):
+        cache.put(("agent", i), Rendered(body=b"abcd", etag=str(i)))
+    assert len(cache) == 2 and cache.size_bytes == 8  # the oldest went first
+    assert cache.get(("agent", 0)) is None and cache.get(("agent", 3)) is not None
+    cache.put(("week", WEEK, 1), Rendered(body=b"x", etag="w"))
+    cache.drop_after_publish(WEEK)
+    assert len(cache) == 0 and cache.size_bytes == 0
+    off = ResponseCache(max_bytes=0)
+    assert off.get_or_render(("k",), lambda: Rendered(b"b", "e")).body == b"b" and not len(off)
+    # a hundred concurrent misses of one key: one rendering, the same answer for all
+    cache = ResponseCache(max_bytes=1 << 20)
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def render() -> Rendered:
+        calls.append(1)
+        gate.wait(timeout=10)
+        return Rendered(body=b"body", etag="e")
+
+    got: list[Rendered] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.get_or_render(("k",), render)))
+        for _ in range(100)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(calls) == 1 and len(got) == 100 and {r.body for r in got} == {b"body"}
+
+    def broken() -> Rendered:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_render(("x",), broken)
+    assert cache.get(("x",)) is None
 
 
 # --------------------------------------------------------------------------------------------

@@ -53,7 +53,9 @@ from wfm.errors import ConflictError, InputError, NotFoundError
 
 __all__ = [
     "NewUser",
+    "add_agent",
     "add_history_upload",
+    "add_project",
     "agent_segments",
     "authenticate",
     "create_plan_run",
@@ -195,6 +197,23 @@ def save_projects(session: Session, *, projects: Iterable[Project]) -> None:
     session.flush()
 
 
+def _insert_new(session: Session, row: SQLModel, what: str) -> None:
+    """INSERT ``row`` now (never an update of a stored row): a row with the same key,
+    stored before or by a concurrent transaction that committed first, raises
+    ``ConflictError`` (the transaction must then be rolled back)."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the flush rolled back: no ORM attribute may be read now
+        raise ConflictError(f"{what} exists (stored before or by a concurrent request)") from exc
+
+
+def add_project(session: Session, *, project: Project) -> None:
+    """Insert the new project ``project``; ``ConflictError`` if its id is stored (also when
+    a concurrent transaction stored it first: unlike ``save_projects``, never an update)."""
+    _insert_new(session, ProjectRow.from_domain(project), f"project {project.project!r}")
+
+
 def list_projects(session: Session) -> list[Project]:
     """All projects, by id."""
     rows = session.exec(select(ProjectRow).order_by(col(ProjectRow.project))).all()
@@ -223,6 +242,17 @@ def save_agents(session: Session, *, agents: Iterable[Agent]) -> None:
         row, skills = AgentRow.from_domain(agent)
         session.merge(row)
         session.add_all(skills)
+    session.flush()
+
+
+def add_agent(session: Session, *, agent: Agent) -> None:
+    """Insert the new agent ``agent`` with its skills; ``ConflictError`` if its id is
+    stored (also when a concurrent transaction stored it first: unlike ``save_agents``,
+    never an update), ``NotFoundError`` if a skill's project is not stored."""
+    _known(session, col(ProjectRow.project), (s.project for s in agent.skills), "project")
+    row, skills = AgentRow.from_domain(agent)
+    _insert_new(session, row, f"agent {agent.agent!r}")
+    session.add_all(skills)
     session.flush()
 
 

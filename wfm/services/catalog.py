@@ -5,7 +5,8 @@ Every function runs in one transaction of its own (the service owns it): an upda
 changes and writes the object in the same transaction. Objects go in and out as the leaf
 layer's value objects (``wfm.domain.Project``, ``wfm.domain.Agent``), so they are valid by
 construction. Errors: an unknown id raises ``NotFoundError``, an id already stored
-``ConflictError``, a change of the id or a skill of an unknown project ``InputError``.
+``ConflictError`` (a create is an INSERT, so of two concurrent creates of one id exactly one
+succeeds), a change of the id or a skill of an unknown project ``InputError``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def create_project(engine: sa.Engine, *, project: Project) -> Project:
     with transaction(engine) as s:
         if s.get(ProjectRow, project.project) is not None:
             raise ConflictError(f"project {project.project!r} exists; update it instead")
-        repo.save_projects(s, projects=[project])
+        repo.add_project(s, project=project)  # an INSERT: a concurrent twin gets a conflict
         return repo.get_project(s, project=project.project)
 
 
@@ -97,11 +98,15 @@ def get_agent(engine: sa.Engine, *, agent: str) -> Agent:
         return repo.get_agent(s, agent=agent)
 
 
-def _save_agent(s: Session, agent: Agent) -> None:
-    """Save ``agent``; a skill of a project not stored is a bad field (``skills``), not an
-    unknown id of the request's path."""
+def _save_agent(s: Session, agent: Agent, *, new: bool = False) -> None:
+    """Save ``agent`` (``new``: insert it, ``ConflictError`` if it is stored); a skill of a
+    project not stored is a bad field (``skills``), not an unknown id of the request's
+    path."""
     try:
-        repo.save_agents(s, agents=[agent])
+        if new:
+            repo.add_agent(s, agent=agent)
+        else:
+            repo.save_agents(s, agents=[agent])
     except NotFoundError as exc:
         raise InputError(
             f"skills: {exc}", field="skills", expected="projects that are stored"
@@ -114,7 +119,7 @@ def create_agent(engine: sa.Engine, *, agent: Agent) -> Agent:
     with transaction(engine) as s:
         if s.get(AgentRow, agent.agent) is not None:
             raise ConflictError(f"agent {agent.agent!r} exists; update it instead")
-        _save_agent(s, agent)
+        _save_agent(s, agent, new=True)  # an INSERT: a concurrent twin gets a conflict
         return repo.get_agent(s, agent=agent.agent)
 
 

@@ -40,12 +40,16 @@ __all__ = [
     "MAX_RANGE_DAYS",
     "AgentSchedule",
     "Publication",
+    "PublicationStamp",
+    "ScheduleHead",
     "ScheduleView",
     "Segment",
     "agent_calendar",
     "agent_schedule",
     "etag_matches",
+    "publication_stamp",
     "publish_run",
+    "published_head",
     "published_schedule",
 ]
 
@@ -91,6 +95,28 @@ class ScheduleView:
     created_at: dt.datetime
     segments: tuple[Segment, ...]
     versions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleHead:
+    """A published version of a week without its segments (one small query): enough to
+    answer ``If-None-Match`` or to key a cache of the version's rendering."""
+
+    schedule_id: int
+    week: dt.date
+    version: int
+    etag: str
+    versions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationStamp:
+    """How many versions are published in all and when the last one was: published
+    versions are only ever added, so the same ``count`` means the same published data
+    (what every agent's schedule is read from)."""
+
+    count: int
+    last: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,15 +278,17 @@ def _segments(frame: pd.DataFrame) -> tuple[Segment, ...]:
 
 
 class _SegmentCache:
-    """Segments of published versions by schedule id (they never change): a small LRU."""
+    """Segments of published versions (they never change): a small LRU keyed by the
+    version's id and ETag (a digest of week, version and segments), so that two databases
+    whose ids coincide never share an entry."""
 
     def __init__(self, size: int = 32) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[int, int], tuple[Segment, ...]] = OrderedDict()
+        self._items: OrderedDict[tuple[int, str], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, s: Session, engine: sa.Engine, schedule_id: int) -> tuple[Segment, ...]:
-        key = (id(engine), schedule_id)
+    def get(self, s: Session, schedule_id: int, etag: str) -> tuple[Segment, ...]:
+        key = (schedule_id, etag)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -276,34 +304,65 @@ class _SegmentCache:
 _CACHE = _SegmentCache()
 
 
+def _pick(
+    s: Session, week: dt.date, version: int | None
+) -> tuple[ScheduleVersion, list[ScheduleVersion]]:
+    versions = repo.schedule_versions(s, week=week)
+    if not versions:
+        raise NotFoundError(
+            f"week: nothing is published for the week of {week}",
+            field="week",
+            expected="a week with a published schedule",
+        )
+    if version is None:
+        return versions[-1], versions
+    match = [v for v in versions if v.version == version]
+    if not match:
+        raise NotFoundError(
+            f"version: the week of {week} has no version {version} (it has "
+            f"{', '.join(str(v.version) for v in versions)})",
+            field="version",
+            expected="a published version number of the week",
+        )
+    return match[0], versions
+
+
+def published_head(engine: sa.Engine, *, week: dt.date, version: int | None = None) -> ScheduleHead:
+    """Id, version number and ETag of the current published version of ``week`` (or of
+    version ``version``), and the week's version numbers, without the segments;
+    ``NotFoundError`` as ``published_schedule``."""
+    with read_only(engine) as s:
+        found, versions = _pick(s, week, version)
+        assert found.id is not None and found.version is not None
+        return ScheduleHead(
+            schedule_id=found.id,
+            week=found.week,
+            version=found.version,
+            etag=found.etag,
+            versions=tuple(v.version for v in versions if v.version is not None),
+        )
+
+
+def publication_stamp(engine: sa.Engine) -> PublicationStamp:
+    """The number of published versions (all weeks) and the time of the latest one."""
+    with read_only(engine) as s:
+        count, last = s.exec(
+            select(
+                sa.func.count(col(ScheduleVersion.id)), sa.func.max(ScheduleVersion.created_at)
+            ).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED)
+        ).one()
+    return PublicationStamp(count=int(count), last=last)
+
+
 def published_schedule(
     engine: sa.Engine, *, week: dt.date, version: int | None = None
 ) -> ScheduleView:
     """The current published version of ``week`` (a Monday), or version ``version``;
     ``NotFoundError`` when there is none."""
     with read_only(engine) as s:
-        versions = repo.schedule_versions(s, week=week)
-        if not versions:
-            raise NotFoundError(
-                f"week: nothing is published for the week of {week}",
-                field="week",
-                expected="a week with a published schedule",
-            )
-        if version is None:
-            found = versions[-1]
-        else:
-            match = [v for v in versions if v.version == version]
-            if not match:
-                raise NotFoundError(
-                    f"version: the week of {week} has no version {version} (it has "
-                    f"{', '.join(str(v.version) for v in versions)})",
-                    field="version",
-                    expected="a published version number of the week",
-                )
-            found = match[0]
+        found, versions = _pick(s, week, version)
         assert found.id is not None and found.version is not None
-        # the engine's identity keys the cache: databases differ, their ids may not
-        segments = _CACHE.get(s, engine, found.id)
+        segments = _CACHE.get(s, found.id, found.etag)
         return ScheduleView(
             schedule_id=found.id,
             week=found.week,
@@ -381,11 +440,19 @@ def _events(
 
 
 def agent_calendar(
-    engine: sa.Engine, *, agent: str, first: dt.date, last: dt.date, tz: str
+    engine: sa.Engine,
+    *,
+    agent: str,
+    first: dt.date,
+    last: dt.date,
+    tz: str,
+    stamp: dt.datetime | None = None,
 ) -> bytes:
     """``agent`` 's shifts on the local days ``first`` … ``last`` as an iCalendar file:
     one event per work, break, lunch or training segment, in the site's zone ``tz``
-    (with its VTIMEZONE), with UIDs stable across exports (``segment_uid``)."""
+    (with its VTIMEZONE), with UIDs stable across exports (``segment_uid``). ``stamp``:
+    the events' DTSTAMP (their last change, e.g. ``publication_stamp().last``; default
+    now); with it the file is the same bytes for the same published data."""
     found = agent_schedule(engine, agent=agent, first=first, last=last, tz=tz)
     zone = ZoneInfo(tz)
     cal = icalendar.Calendar()
@@ -394,7 +461,7 @@ def agent_calendar(
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Shifts of {agent}")
     cal.add("x-wr-timezone", tz)
-    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    stamp = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     for event in _events(found.segments, zone, stamp):
         cal.add_component(event)
     cal.add_missing_timezones()
