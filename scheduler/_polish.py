@@ -1,32 +1,37 @@
-"""Stage 4 — polish: every shift re-planned exactly against the others' coverage, one at a time.
+"""Stage 4 — polish: each agent's week re-planned exactly against the others' coverage.
 
 Stages 2 and 3 work with approximations that keep their CP-SAT models small: stage 2 counts a
 shift's work as spread evenly over its slots, stage 3 picks projects per *chunk* (a 1-h block
-plus room for lunch and a break). The rules themselves are looser. Here each shift in turn is
-taken out of the coverage and the best of these replaces it:
+plus room for lunch and a break). The rules themselves are looser. Here one agent at a time is
+taken out of the coverage; each of its shifts gets options on the same day — as it is, and its
+start moved by up to ``MOVE_SLOTS`` slots and its length by up to ``MOVE_STEPS`` length steps
+where the agent may work that shift type — each with its best inside
+(``_shiftdp.best_shift``: lunch in its window, break ``j`` in window ``j``, none adjacent,
+a project per work slot with every run on one project at least ``min_project_block_h``),
+valued exactly by the weighted under- and over-coverage it removes less a cost per project
+switch. The agent's shifts cover disjoint slots, so their values add up; pairs of shifts are
+then re-chosen jointly (the others held) while that helps, keeping the contract's paid hours,
+rest between the agent's shifts (and to last week's last one), and the agent's paid hours above
+minimum and late shifts inside their current spread over agents; preferred-start and
+start-instability penalties count in the value. This is how hours move between days (one
+shift grows while another shrinks) and how shift lengths with fewer breaks per paid hour are
+found.
 
-- the same shift with the best inside (``_shiftdp.best_shift``: lunch in its window, break ``j``
-  in window ``j``, none adjacent, projects per work slot with every run on one project at least
-  ``min_project_block_h``), valued exactly by the weighted under- and over-coverage it removes
-  less a cost per project switch;
-- the shift moved (start ± ``MOVE_SLOTS``) or resized (± ``MOVE_STEPS`` length steps) on the
-  same day, with its best inside — when the agent may work that shift type, its paid hours stay
-  within the contract, rest to the neighbouring shifts (and last week's last one) holds, and the
-  agent's late-shift count and paid hours stay inside the current spread over agents; the
-  preferred-start and start-instability penalties count in its value.
-
-Passes over the shifts in a seeded order repeat until one changes nothing, ``MAX_PASSES`` or the
-deadline. A shift only changes when that strictly lowers the objective, so the stage never makes
-a schedule worse. Pinned shifts and, when replanning, the previous plan's shifts do not move.
+Passes over the agents in a seeded order repeat until one changes nothing, ``MAX_PASSES``, the
+deadline, or (deterministic) a number of evaluated shift insides. A week only changes when that
+strictly lowers the objective, so the stage never makes a schedule worse. Pinned shifts and,
+when replanning, the previous plan's shifts do not move.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from scheduler._agents import History, limits_of
 from scheduler._instance import FloatArray, Instance
@@ -119,19 +124,146 @@ def _start_min(inst: Instance, slot: int) -> int:
     return int(local.hour * 60 + local.minute)
 
 
-def _soft(
-    inst: Instance, start: int, pref_min: int | None, other_mins: list[int], costs: PolishCosts
-) -> float:
-    """Preferred-start and start-instability cost of an agent's week with this start."""
-    m = _start_min(inst, start)
-    cost = 0.0
-    if pref_min is not None:
-        dev = abs(m - pref_min)
-        cost += costs.preferred_per_slot * (min(dev, 1440 - dev) // 15)
-    if other_mins:
-        mins = [*other_mins, m]
-        cost += costs.instability_per_slot * ((max(mins) - min(mins)) // 15)
-    return cost
+@dataclass(frozen=True, slots=True)
+class _Spreads:
+    """Current (lowest, highest) over agents of paid slots above the minimum and late shifts."""
+
+    above: tuple[int, int]
+    late: tuple[int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class _Options:
+    """One movable shift's options (index 0: as it is) with their value and attributes."""
+
+    shifts: list[PlacedShift]
+    value: FloatArray  # coverage gain less switches
+    paid: npt.NDArray[np.int64]
+    late: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    start_min: npt.NDArray[np.int64]
+
+    @staticmethod
+    def of(
+        inst: Instance,
+        shifts: list[PlacedShift],
+        values: list[float],
+        paid: Callable[[PlacedShift], int],
+        late: Callable[[int, int], bool],
+    ) -> _Options:
+        return _Options(
+            shifts=shifts,
+            value=np.array(values, dtype=float),
+            paid=np.array([paid(sh) for sh in shifts], dtype=np.int64),
+            late=np.array([late(sh.start, sh.length) for sh in shifts], dtype=np.int64),
+            start=np.array([sh.start for sh in shifts], dtype=np.int64),
+            end=np.array([sh.end for sh in shifts], dtype=np.int64),
+            start_min=np.array([_start_min(inst, sh.start) for sh in shifts], dtype=np.int64),
+        )
+
+
+def _rest_ok(start: int, end: int, spans: Sequence[tuple[int, int]], rest: int) -> bool:
+    """Rest of at least ``rest`` slots between (start, end) and every span."""
+    return all(end + rest <= s0 or e0 + rest <= start for s0, e0 in spans)
+
+
+def _best_week(
+    opts: Sequence[_Options],
+    *,
+    fixed_mins: Sequence[int],
+    rest: int,
+    paid_else: int,
+    late_else: int,
+    limits: tuple[int, int],
+    spreads: _Spreads,
+    now_above: int,
+    now_late: int,
+    pref: dt.time | None,
+    costs: PolishCosts,
+) -> list[int]:
+    """One option per movable shift: pairs of choices are improved in turn (each pair
+    exactly, the others held) until nothing improves. Keeps contract hours, rest between the
+    agent's shifts, and the agent's hours above minimum and late shifts inside the spreads."""
+    n = len(opts)
+    choice = [0] * n
+    min_p, max_p = limits
+    lo_above = min(spreads.above[0], now_above)
+    hi_above = max(spreads.above[1], now_above)
+    lo_late, hi_late = min(spreads.late[0], now_late), max(spreads.late[1], now_late)
+    pref_min = None if pref is None else pref.hour * 60 + pref.minute
+    adjusted = []
+    for o in opts:
+        v = o.value.copy()
+        if pref_min is not None:
+            dev = np.abs(o.start_min - pref_min)
+            v -= costs.preferred_per_slot * (np.minimum(dev, 1440 - dev) // 15)
+        adjusted.append(v)
+
+    def rest_mask(x: int, skip: int) -> npt.NDArray[np.bool_]:
+        ok = np.ones(len(opts[x].start), dtype=bool)
+        for z in range(n):
+            if z in (x, skip):
+                continue
+            s0, e0 = opts[z].start[choice[z]], opts[z].end[choice[z]]
+            ok &= (opts[x].end + rest <= s0) | (e0 + rest <= opts[x].start)
+        return ok
+
+    for _ in range(4):
+        better = False
+        for x in range(n):
+            for y in range(x, n):
+                ox, oy = opts[x], opts[y]
+                current: tuple[int, ...]
+                rest_ids = [z for z in range(n) if z not in (x, y)]
+                paid_rest = paid_else + sum(int(opts[z].paid[choice[z]]) for z in rest_ids)
+                late_rest = late_else + sum(int(opts[z].late[choice[z]]) for z in rest_ids)
+                mins = list(fixed_mins) + [int(opts[z].start_min[choice[z]]) for z in rest_ids]
+                if x == y:
+                    total_paid = paid_rest + ox.paid
+                    total_late = late_rest + ox.late
+                    value = adjusted[x].copy()
+                    ok = rest_mask(x, x)
+                    hi_m = np.maximum(max(mins, default=-1), ox.start_min)
+                    lo_m = np.minimum(min(mins, default=10**6), ox.start_min)
+                    current = (choice[x],)
+                else:
+                    total_paid = paid_rest + ox.paid[:, None] + oy.paid[None, :]
+                    total_late = late_rest + ox.late[:, None] + oy.late[None, :]
+                    value = adjusted[x][:, None] + adjusted[y][None, :]
+                    ok = rest_mask(x, y)[:, None] & rest_mask(y, x)[None, :]
+                    ok &= (ox.end[:, None] + rest <= oy.start[None, :]) | (
+                        oy.end[None, :] + rest <= ox.start[:, None]
+                    )
+                    hi_m = np.maximum(
+                        np.maximum(max(mins, default=-1), ox.start_min[:, None]),
+                        oy.start_min[None, :],
+                    )
+                    lo_m = np.minimum(
+                        np.minimum(min(mins, default=10**6), ox.start_min[:, None]),
+                        oy.start_min[None, :],
+                    )
+                    current = (choice[x], choice[y])
+                spread = np.where(hi_m >= lo_m, (hi_m - lo_m) // 15, 0)
+                if len(mins) + (1 if x == y else 2) >= 2:
+                    value = value - costs.instability_per_slot * spread
+                above = total_paid - min_p
+                ok = ok & (total_paid >= min_p) & (total_paid <= max_p)
+                ok &= (above >= lo_above) & (above <= hi_above)
+                ok &= (total_late >= lo_late) & (total_late <= hi_late)
+                if not ok[current]:
+                    continue  # the agent's week as it is must stay reachable
+                scored = np.where(ok, value, -np.inf)
+                best = np.unravel_index(int(np.argmax(scored)), scored.shape)
+                if scored[best] > scored[current] + _EPS:
+                    if x == y:
+                        choice[x] = int(best[0])
+                    else:
+                        choice[x], choice[y] = int(best[0]), int(best[1])
+                    better = True
+        if not better:
+            break
+    return choice
 
 
 def polish(
@@ -141,12 +273,13 @@ def polish(
     *,
     histories: Sequence[History],
     costs: PolishCosts,
-    deadline: float | None,  # None: until a pass changes nothing (deterministic)
+    deadline: float | None,  # wall clock (None: no time limit)
+    max_evals: int | None = None,  # shift insides evaluated at most (a deterministic limit)
     seed: int,
     keep: frozenset[tuple[int, int]] = frozenset(),  # (agent, day) not to touch
-) -> tuple[list[PlacedShift], int]:
+) -> tuple[list[PlacedShift], int, int]:
     """``placed`` improved shift by shift (``fixed`` shifts count in the coverage and the rest
-    rule but never change); returns the shifts and the number changed."""
+    rule but never change); returns the shifts, the number changed and the passes made."""
     lay = inst.layout
     n_t = inst.n_slots
     out = list(placed)
@@ -178,92 +311,109 @@ def polish(
     # contract hours above the minimum: their spread over agents is a penalty
     above_of = {a: paid_of[a] - limits_of(inst, a)[0] for a in agents}
     late_of = {a: sum(late(out[i].start, out[i].length) for i in by_agent[a]) for a in agents}
-    movable = [i for i, sh in enumerate(out) if (sh.agent, sh.day) not in keep and sh.end <= n_t]
+    movable = {
+        a: [i for i in by_agent[a] if (a, out[i].day) not in keep and out[i].end <= n_t]
+        for a in agents
+    }
+    order = [a for a in agents if movable[a]]
     rng = np.random.default_rng(seed)
     changed: set[int] = set()
+    lengths = lay.lengths()
+
+    evals = 0
 
     def past_deadline() -> bool:
+        if max_evals is not None and evals >= max_evals:
+            return True
         return deadline is not None and time.perf_counter() >= deadline
 
+    passes = 0
     for _ in range(MAX_PASSES):
-        if not movable or past_deadline():
+        if not order or past_deadline():
             break
+        passes += 1
         improved = 0
-        hi_above, lo_above = max(above_of.values()), min(above_of.values())
-        hi_late, lo_late = max(late_of.values()), min(late_of.values())
-        for i in rng.permutation(movable).tolist():
+        bounds = _Spreads(
+            above=(min(above_of.values()), max(above_of.values())),
+            late=(min(late_of.values()), max(late_of.values())),
+        )
+        for a in rng.permutation(order).tolist():
             if past_deadline():
                 break
-            sh = out[i]
-            a = sh.agent
             g = int(inst.agent_group[a])
             skills = [inst.pidx(p) for p in inst.groups[g]]
-            _book(need, sh, +1.0)
-            base = _current_value(sh, skills, need, costs)
-            best: tuple[float, PlacedShift] = (base, sh)
-            # neighbours on the agent's timeline (rest) and its contract hours
-            others = [out[j] for j in by_agent[a] if j != i] + fixed_by_agent.get(a, [])
-            before = max((o.end for o in others if o.start < sh.start), default=None)
-            after = min((o.start for o in others if o.start > sh.start), default=None)
+            mine = sorted(movable[a], key=lambda i: out[i].start)
+            for i in mine:
+                _book(need, out[i], +1.0)
+            # the agent's timeline: fixed shifts (pinned, kept) and the movable ones' options
+            others = [out[j] for j in by_agent[a] if j not in mine] + fixed_by_agent.get(a, [])
             last_end = histories[a].last_end
+            fixed_spans = [(o.start, o.end) for o in others]
             if last_end is not None:
-                before = last_end if before is None else max(before, last_end)
-            lo_start = -(10**9) if before is None else before + lay.rest
-            hi_end = 10**9 if after is None else after - lay.rest
-            min_p, max_p, _ = limits_of(inst, a)
-            paid_else = paid_of[a] - paid(sh)
-            other_mins = [
-                _start_min(inst, o.start) for o in others if 0 <= o.start < int(inst.day_slot[7])
-            ]
-            pref = inst.agents[a].preferred_start
-            pref_min = None if pref is None else pref.hour * 60 + pref.minute
-
-            own_soft = _soft(inst, sh.start, pref_min, other_mins, costs)
-            lengths = lay.lengths()
-            li = lengths.index(sh.length) if sh.length in lengths else -1
-            options: list[tuple[int, int]] = [(sh.start, sh.length)]
-            for ds in range(-MOVE_SLOTS, MOVE_SLOTS + 1):
-                for dl in range(-MOVE_STEPS, MOVE_STEPS + 1):
-                    if (ds, dl) == (0, 0) or li < 0 or not 0 <= li + dl < len(lengths):
-                        continue
-                    options.append((sh.start + ds, lengths[li + dl]))
-            for start, length in options:
-                moved = (start, length) != (sh.start, sh.length)
-                if moved:
-                    k = type_of.get((sh.day, start, length))
-                    if k is None or not (inst.agent_type_ok[a, k] and inst.group_type_ok[g, k]):
-                        continue
-                    if start < lo_start or start + length > hi_end or start + length > n_t:
-                        continue
-                    new_paid = paid_else + lay.paid(length)
-                    if not min_p <= new_paid <= max_p:
-                        continue
-                    above = new_paid - min_p
-                    if not min(lo_above, above_of[a]) <= above <= max(hi_above, above_of[a]):
-                        continue
-                    new_late = late_of[a] - late(sh.start, sh.length) + late(start, length)
-                    if new_late > max(hi_late, late_of[a]) or new_late < min(lo_late, late_of[a]):
-                        continue
-                inside = _inside(inst, skills, start, length, need, costs)
-                if inside is None:
-                    continue
-                value = inside[0] - (
-                    _soft(inst, start, pref_min, other_mins, costs) - own_soft if moved else 0.0
-                )
-                if value > best[0] + _EPS:
-                    best = (value, PlacedShift(a, sh.day, start, inside[1], inside[2]))
-            new = best[1]
-            _book(need, new, -1.0)
-            if new is not sh:
-                paid_of[a] += paid(new) - paid(sh)
-                above_of[a] = paid_of[a] - min_p
-                late_of[a] += late(new.start, new.length) - late(sh.start, sh.length)
-                out[i] = new
-                changed.add(i)
-                improved += 1
+                fixed_spans.append((-(10**9), last_end))
+            opts: list[_Options] = []
+            for i in mine:
+                sh = out[i]
+                cands: list[tuple[int, int]] = [(sh.start, sh.length)]
+                li = lengths.index(sh.length) if sh.length in lengths else -1
+                for ds in range(-MOVE_SLOTS, MOVE_SLOTS + 1):
+                    for dl in range(-MOVE_STEPS, MOVE_STEPS + 1):
+                        if (ds, dl) == (0, 0) or li < 0 or not 0 <= li + dl < len(lengths):
+                            continue
+                        start, length = sh.start + ds, lengths[li + dl]
+                        k = type_of.get((sh.day, start, length))
+                        if k is None or not (inst.agent_type_ok[a, k] and inst.type_chunk_ok[g, k]):
+                            continue
+                        if start + length > n_t:
+                            continue
+                        if not _rest_ok(start, start + length, fixed_spans, lay.rest):
+                            continue
+                        cands.append((start, length))
+                placed_opts: list[PlacedShift] = [sh]
+                values = [_current_value(sh, skills, need, costs)]
+                for start, length in cands[1:]:
+                    inside = _inside(inst, skills, start, length, need, costs)
+                    evals += 1
+                    if inside is not None:
+                        placed_opts.append(PlacedShift(a, sh.day, start, inside[1], inside[2]))
+                        values.append(inside[0])
+                # the same start and length with the best inside is always an option
+                inside = _inside(inst, skills, sh.start, sh.length, need, costs)
+                evals += 1
+                if inside is not None:
+                    placed_opts.append(PlacedShift(a, sh.day, sh.start, inside[1], inside[2]))
+                    values.append(inside[0])
+                opts.append(_Options.of(inst, placed_opts, values, paid, late))
+            choice = _best_week(
+                opts,
+                fixed_mins=[
+                    _start_min(inst, o.start)
+                    for o in others
+                    if 0 <= o.start < int(inst.day_slot[7])
+                ],
+                rest=lay.rest,
+                paid_else=paid_of[a] - sum(paid(out[i]) for i in mine),
+                late_else=late_of[a] - sum(late(out[i].start, out[i].length) for i in mine),
+                limits=limits_of(inst, a)[:2],
+                spreads=bounds,
+                now_above=above_of[a],
+                now_late=late_of[a],
+                pref=inst.agents[a].preferred_start,
+                costs=costs,
+            )
+            for i, o, c in zip(mine, opts, choice, strict=True):
+                new = o.shifts[c]
+                if new is not out[i]:
+                    paid_of[a] += paid(new) - paid(out[i])
+                    late_of[a] += late(new.start, new.length) - late(out[i].start, out[i].length)
+                    out[i] = new
+                    changed.add(i)
+                    improved += 1
+                _book(need, new, -1.0)
+            above_of[a] = paid_of[a] - limits_of(inst, a)[0]
         if not improved:
             break
-    return out, len(changed)
+    return out, len(changed), passes
 
 
 def count_switches(shifts: Sequence[PlacedShift]) -> int:

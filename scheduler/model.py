@@ -58,7 +58,8 @@ from wfm.errors import FrameError, InfeasibleError, InputError
 __all__ = ["solve_week"]
 
 COST_SCALE = 4000  # objective units per cost unit
-POLISH_SHARE = 0.1  # of the time limit, kept for stage 4 (when not deterministic)
+POLISH_SHARE = 0.3  # of the time limit, kept for stage 4
+POLISH_EVALS_PER_S = 20_000  # stage 4's deterministic limit: shift insides per second of share
 ACTIVITY_NAMES = {WORK: "work", LUNCH: "lunch", BREAK: "break"}
 Progress = Callable[[str, float], None]
 
@@ -348,7 +349,7 @@ def solve_week(
         pinned=pinned,
         costs=assign_costs,
         limits=limits,
-        time_s=clock.share(0.4, 0.6),
+        time_s=clock.share(0.35, 0.6),
         wide=wide_all,
         has_prior=has_prior,
     )
@@ -396,7 +397,7 @@ def solve_week(
     start_polish = time.perf_counter()
     pinned_ids = {id(sh) for sh in pinned_placed}
     movable = [sh for sh in placed_all if id(sh) not in pinned_ids]
-    polished, n_polished = polish(
+    polished, n_polished, passes = polish(
         inst,
         movable,
         pinned_placed,
@@ -409,6 +410,9 @@ def solve_week(
             instability_per_slot=weights.start_instability_per_h * slot_h,
         ),
         deadline=None if clock.deterministic else clock.deadline(),
+        max_evals=(
+            int(POLISH_SHARE * clock.budget * POLISH_EVALS_PER_S) if clock.deterministic else None
+        ),
         seed=params.seed,
         keep=frozenset(prior_placed) if has_prior else frozenset(),
     )
@@ -416,7 +420,7 @@ def solve_week(
     switches = count_switches(placed_all)
     reports.append(
         StageReport(
-            f"polish: {n_polished} shifts improved",
+            f"polish: {n_polished} shifts improved, {passes} passes",
             "FEASIBLE",
             0.0,
             0.0,

@@ -151,7 +151,7 @@ def test_polish_moves_lunch_and_breaks_out_of_the_peak() -> None:
         preferred_per_slot=0.0,
         instability_per_slot=0.0,
     )
-    (good,), changed = polish(
+    (good,), changed, _ = polish(
         inst, [bad], [], histories=[History()], costs=costs, deadline=None, seed=0
     )
     assert changed == 1
@@ -164,4 +164,49 @@ def test_polish_moves_lunch_and_breaks_out_of_the_peak() -> None:
     assert all(need[i] == 0.0 for i in off), [str(ts[i]) for i in off]
     frame = _frame(inst.slot_local, [good], "A1")
     report = validate_schedule(frame, [agent], rules, tz=TZ, requirements=req)
+    assert report.ok, report.violations
+
+
+def test_polish_moves_hours_between_days_within_the_contract() -> None:
+    """An agent paid exactly 16 h a week works two 8-h (paid) shifts, Monday and Tuesday from
+    08:00. Monday needs one agent 08:00–19:00, Tuesday only 08:00–12:00: only a joint move
+    (Monday longer, Tuesday shorter, still 16 h paid) lowers under-coverage."""
+    rules = ShiftRules()
+    agent = Agent("A1", (Skill("desk"),), min_hours_week=16.0, max_hours_week=16.0)
+    ts = pd.date_range(pd.Timestamp("2026-04-27 08:00", tz=TZ), periods=12 * 4, freq="15min")
+    ts = ts.append(ts + pd.Timedelta(days=1))
+    need = [
+        1.0 if (t.day == 27 and t.hour < 19) or (t.day == 28 and t.hour < 12) else 0.0 for t in ts
+    ]
+    req = pd.DataFrame({"project": "desk", "ts": ts, "agents": need})
+    inst = build_instance(req, [agent], rules, tz=TZ, week=WEEK)
+    lay = inst.layout
+    length = 34  # 8.5 h: 30-min lunch, 8 h paid
+    shifts = []
+    for day in (0, 1):
+        start = int(np.flatnonzero(inst.slot_local == ts[0] + pd.Timedelta(days=day))[0])
+        activity = [WORK] * length
+        activity[lay.lunch_lo : lay.lunch_lo + lay.lunch_slots(length)] = [LUNCH] * 2
+        activity[5] = BREAK
+        activity[length - 5] = BREAK
+        project = tuple(0 if a == WORK else -1 for a in activity)
+        shifts.append(PlacedShift(0, day, start, tuple(activity), project))
+    costs = PolishCosts(
+        under=np.array([10.0 * 0.25]),
+        over=np.array([1.0 * 0.25]),
+        switch=0.5,
+        preferred_per_slot=0.0,
+        instability_per_slot=0.0,
+    )
+    better, changed, _ = polish(
+        inst, shifts, [], histories=[History()], costs=costs, deadline=None, seed=0
+    )
+    assert changed >= 1
+    paid = [sh.length - sum(1 for a in sh.activity if a == LUNCH) for sh in better]
+    assert sum(paid) == 16 * 4  # the contract, exactly
+    assert paid[0] > paid[1]  # hours moved to Monday
+    before = np.clip(inst.required - work_cover(inst, shifts), 0, None).sum()
+    after = np.clip(inst.required - work_cover(inst, better), 0, None).sum()
+    assert after < before
+    report = validate_schedule(_frame(inst.slot_local, better, "A1"), [agent], rules, tz=TZ)
     assert report.ok, report.violations

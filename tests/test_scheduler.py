@@ -292,3 +292,22 @@ def test_same_seed_one_worker_same_schedule() -> None:
     one = solve_week(req, agents, NO_BREAKS, tz=TZ, week=WEEK, params=PARAMS)
     two = solve_week(req, agents, NO_BREAKS, tz=TZ, week=WEEK, params=PARAMS)
     pd.testing.assert_frame_equal(one.schedule, two.schedule)
+
+
+def test_bound_counts_what_each_agent_can_reach() -> None:
+    # two agents per quarter-hour wanted Mon–Fri 08:00–20:00 (120 agent-h); A1 may only work
+    # 08:00–12:00 (4-h shifts, 20 h a week at most), A2 40 h. No lunch, no breaks: at most
+    # 60 h of work, so 60 h short whatever the schedule -- and the bound must know A1's window
+    # (a bound from contract hours alone would say 40 h)
+    rules = ShiftRules(lunch_over_h=10.0, break_every_h=12.0)
+    days = [WEEK + dt.timedelta(days=d) for d in range(5)]
+    req = pd.concat([requirement("bank", d, "08:00", "20:00", 2) for d in days])
+    agents = [
+        agent("A1", "bank", earliest_start=dt.time(8, 0), latest_end=dt.time(12, 0)),
+        agent("A2", "bank"),
+    ]
+    sol = solve_week(req, agents, rules, tz=TZ, week=WEEK, weights=COVERAGE_ONLY, params=PARAMS)
+    under, over = check(sol.schedule, agents, rules, req)
+    assert under == pytest.approx(60.0) and over == 0
+    assert sol.under_lower_bound_h == pytest.approx(60.0, abs=1e-6)
+    assert sol.status == "OPTIMAL"
