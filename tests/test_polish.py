@@ -173,8 +173,8 @@ def test_polish_moves_hours_between_days_within_the_contract() -> None:
     (Monday longer, Tuesday shorter, still 16 h paid) lowers under-coverage."""
     rules = ShiftRules()
     agent = Agent("A1", (Skill("desk"),), min_hours_week=16.0, max_hours_week=16.0)
-    ts = pd.date_range(pd.Timestamp("2026-04-27 08:00", tz=TZ), periods=12 * 4, freq="15min")
-    ts = ts.append(ts + pd.Timedelta(days=1))
+    monday = pd.date_range(pd.Timestamp("2026-04-27 08:00", tz=TZ), periods=12 * 4, freq="15min")
+    ts = pd.DatetimeIndex([*monday, *(monday + pd.Timedelta(days=1))])
     need = [
         1.0 if (t.day == 27 and t.hour < 19) or (t.day == 28 and t.hour < 12) else 0.0 for t in ts
     ]
