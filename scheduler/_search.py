@@ -43,8 +43,9 @@ def improve(
     has_prior: bool,
     deadline: float,
     seed: int,
-) -> tuple[dict[tuple[int, int], Candidate], int]:
-    """The improved assignment and the number of agent moves made."""
+) -> tuple[dict[tuple[int, int], Candidate], int, bool]:
+    """The improved assignment, the number of agent moves made and whether a pass ended
+    without a move (False: the deadline came first)."""
     n_a, n_t = len(inst.agents), inst.n_slots
     projects = [[inst.pidx(p) for p in skills] for skills in inst.groups]
     plan: list[dict[int, Candidate]] = [{} for _ in range(n_a)]
@@ -109,6 +110,7 @@ def improve(
         )
     rng = np.random.default_rng(seed)
     moves = 0
+    converged = False
     while time.perf_counter() < deadline:
         changed = 0
         for a in rng.permutation(n_a).tolist():
@@ -161,6 +163,7 @@ def improve(
                 changed += 1
         moves += changed
         if not changed:
+            converged = True
             break
     out = {(a, d): c for a in range(n_a) for d, c in plan[a].items()}
-    return out, moves
+    return out, moves, converged

@@ -349,7 +349,7 @@ def solve_week(
         pinned=pinned,
         costs=assign_costs,
         limits=limits,
-        time_s=clock.share(0.35, 0.6),
+        time_s=clock.share(0.35, 0.75),
         wide=wide_all,
         has_prior=has_prior,
     )
@@ -384,7 +384,7 @@ def solve_week(
             hints=prior_placed,
             change_cost=round(weights.change_per_shift * COST_SCALE) if has_prior else 0,
             limits=limits,
-            time_s=clock.share(0.035, 0.9 / (7 - d)),
+            time_s=clock.share(0.035, 0.3 / (7 - d)),
         )
         reports.append(StageReport(*report))
         fixed_cover = fixed_cover + work_cover(inst, placed)
