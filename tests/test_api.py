@@ -8,14 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _backends import BACKENDS, new_database
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -34,7 +33,6 @@ from sqlmodel import Session, select
 
 from api import ApiSettings, create_app
 from api._cache import Rendered, ResponseCache
-from wfm.db import database_url, make_engine
 from wfm.db import repositories as repo
 from wfm.db.tables import (
     Forecast,
@@ -58,19 +56,6 @@ from wfm.services.staffing import staff_interval
 from wfm.services.users import add_user
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("WFM_TEST_POSTGRES_URL") or None
-PG_REASON = (
-    f"no PostgreSQL server: {os.environ['WFM_TEST_POSTGRES_SKIP']}"
-    if os.environ.get("WFM_TEST_POSTGRES_SKIP")
-    else "no PostgreSQL server: WFM_TEST_POSTGRES_URL is not set "
-    "(`make test` sets it when scripts/postgres.sh can start PostgreSQL)"
-)
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres", id="postgres", marks=pytest.mark.skipif(PG_URL is None, reason=PG_REASON)
-    ),
-]
 TZ = "Europe/Berlin"
 WEEK = dt.date(2026, 3, 23)  # a Monday; Berlin moves to summer time that Sunday
 UPLOAD_LIMIT = 50_000
@@ -91,25 +76,6 @@ class Api:
 
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
-
-
-def _new_database(kind: str, tmp: Path) -> tuple[str, Any]:
-    """A URL of an empty database, and a function that drops it."""
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'wfm.db'}", lambda: None
-    assert PG_URL is not None
-    schema = f"api_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-    scoped = database_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False), drop
 
 
 def _project(pid: str = "bank") -> Project:
@@ -143,7 +109,7 @@ def _seed(engine: sa.Engine) -> dict[str, str]:
 @pytest.fixture(params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     """The app on an empty database, with project bank, agents A1–A3 and three users."""
-    url, drop = _new_database(request.param, tmp_path)
+    url, drop = new_database(request.param, tmp_path, "api")
     try:
         app = create_app(ApiSettings(database_url=url, tz=TZ, max_upload_bytes=UPLOAD_LIMIT))
         with TestClient(app) as client:
@@ -493,7 +459,7 @@ def shared_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
     """One app for the whole matrix: plan run 1 done and published for WEEK."""
-    url, drop = _new_database(request.param, tmp_path_factory.mktemp("matrix"))
+    url, drop = new_database(request.param, tmp_path_factory.mktemp("matrix"), "api")
     try:
         app = create_app(ApiSettings(database_url=url, tz=TZ))
         with TestClient(app) as client:

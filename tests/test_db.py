@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _backends import BACKENDS, new_database
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, select
@@ -52,19 +52,6 @@ from wfm.errors import ConflictError, FrameError, InputError, NotFoundError
 from wfm.services.sitedata import load_site_data
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("WFM_TEST_POSTGRES_URL") or None
-PG_REASON = (
-    f"no PostgreSQL server: {os.environ['WFM_TEST_POSTGRES_SKIP']}"
-    if os.environ.get("WFM_TEST_POSTGRES_SKIP")
-    else "no PostgreSQL server: WFM_TEST_POSTGRES_URL is not set "
-    "(`make test` sets it when scripts/postgres.sh can start PostgreSQL)"
-)
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres", id="postgres", marks=pytest.mark.skipif(PG_URL is None, reason=PG_REASON)
-    ),
-]
 WEEK = dt.date(2026, 3, 23)  # a Monday; Europe/Berlin moves to summer time that Sunday
 BERLIN = "Europe/Berlin"
 
@@ -76,21 +63,11 @@ BERLIN = "Europe/Berlin"
 @pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a new SQLite file, or a new PostgreSQL schema (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'wfm.db'}"
-        return
-    assert PG_URL is not None
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url, drop = new_database(request.param, tmp_path, "test")
     try:
-        scoped = database_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield scoped.render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+        drop()
 
 
 @pytest.fixture
