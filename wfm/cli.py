@@ -46,6 +46,7 @@ from wfm.services.simulation import SimulationReport
 from wfm.services.staffing import IntervalStaffing, Scenario, WhatIfResult, staff_interval
 
 if TYPE_CHECKING:  # the scheduling service loads OR-Tools: imported when `wfm schedule` runs
+    from wfm.services.economics import WhatIfEconomics
     from wfm.services.scheduling import ScheduleRun
 
 __all__ = ["app", "main"]
@@ -208,6 +209,13 @@ def whatif(
             "of wfm schedule).",
         ),
     ] = None,
+    economics: Annotated[
+        bool,
+        typer.Option(
+            "--economics",
+            help="Also show revenue, cost and margin, base vs scenario (needs agents.csv).",
+        ),
+    ] = False,
 ) -> None:
     """Base vs scenario staffing per project and day (agent-hours, FTE, peak, SL)."""
     from wfm.services.staffing import whatif_files, write_requirements_csv
@@ -238,16 +246,53 @@ def whatif(
         from wfm.services.plots import write_whatif_html
 
         write_whatif_html(result, html)
+    money = None
+    if economics:
+        from wfm.services.economics import whatif_economics_files
+
+        money = whatif_economics_files(result, projects or demand.parent)
     if as_json:
-        payload = {
+        payload: dict[str, object] = {
             "interval_min": result.interval_min,
             "tz": result.tz,
             "by_project": _records(result.by_project),
             "daily": _records(result.daily),
         }
+        if money is not None:
+            payload["economics"] = _records(money.delta)
         typer.echo(json.dumps(payload, default=_json_default, allow_nan=False))
         return
     _print_whatif(result, csv=csv, html=html)
+    if money is not None:
+        _print_whatif_economics(money)
+
+
+def _print_whatif_economics(money: WhatIfEconomics) -> None:
+    table = Table(
+        title="Economics (EUR): base → scenario",
+        caption="paid h = required agent-hours ÷ (1 − shrinkage); SL from Erlang",
+    )
+    table.add_column("project", no_wrap=True)
+    for name in ("revenue", "cost", "margin", "Δ margin"):
+        table.add_column(name, justify="right", no_wrap=True)
+    rows = money.delta.to_dict(orient="records")
+    for rec in rows:
+        cells = [str(rec["project"])]
+        for key in ("revenue_eur", "cost_eur", "margin_eur"):
+            cells.append(
+                f"{float(str(rec[f'base_{key}'])):,.0f}→{float(str(rec[f'scenario_{key}'])):,.0f}"
+            )
+        cells.append(f"{float(str(rec['delta_margin_eur'])):+,.0f}")
+        table.add_row(*cells)
+    b, s = money.base.totals, money.scenario.totals
+    table.add_row(
+        "total",
+        f"{b.revenue_eur:,.0f}→{s.revenue_eur:,.0f}",
+        f"{b.cost_eur:,.0f}→{s.cost_eur:,.0f}",
+        f"{b.margin_eur:,.0f}→{s.margin_eur:,.0f}",
+        f"{s.margin_eur - b.margin_eur:+,.0f}",
+    )
+    Console().print(table)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
