@@ -48,13 +48,6 @@ class PlacedShift:
         return self.start + len(self.activity)
 
 
-@dataclass(frozen=True, eq=False)
-class Placement:
-    shifts: list[PlacedShift]
-    reports: list[tuple[str, str, float, float, float]]
-    switches: int
-
-
 def _break_windows(length: int, lunch: int, nb: int, blen: int) -> list[tuple[int, int]]:
     """Offsets allowed for break j's start: the j-th of nb equal parts of the shift's
     interior."""
@@ -134,7 +127,7 @@ def place_day(
     change_cost: int = 0,
     limits: SolverLimits,
     time_s: float,
-) -> tuple[list[PlacedShift], tuple[str, str, float, float, float], int]:
+) -> tuple[list[PlacedShift], tuple[str, str, float, float, float]]:
     lay = inst.layout
     model = cp_model.CpModel()
     req = scaled_requirements(inst)
@@ -324,7 +317,7 @@ def place_day(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # no CP-SAT solution in the time: the quick placement stands
         fallback = (f"{report[0]} (quick placement)", "FEASIBLE", 0.0, 0.0, report[4])
-        return quick_placed, fallback, quick_switches
+        return quick_placed, fallback
     placed = []
     for a, s, length, lunch, lunch_len, brk, blen, choice, chunks in per_shift:
         activity = [WORK] * length
@@ -347,8 +340,8 @@ def place_day(
         # at scale, a time-limited CP-SAT can end worse than the quick placement it started
         # from: keep the better of the two
         better = (f"{report[0]} (quick placement kept)", report[1], report[2], report[3], report[4])
-        return quick_placed, better, quick_switches
-    return placed, report, switches
+        return quick_placed, better
+    return placed, report
 
 
 def work_cover(inst: Instance, shifts: Sequence[PlacedShift]) -> IntArray:

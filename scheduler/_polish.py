@@ -34,7 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from scheduler._agents import History, limits_of
-from scheduler._instance import FloatArray, Instance
+from scheduler._assign import LATE_END_MIN
+from scheduler._instance import FloatArray, Instance, IntArray
 from scheduler._intraday import LUNCH, WORK, PlacedShift, _break_windows, work_cover
 from scheduler._shiftdp import NEG, best_shift
 
@@ -42,7 +43,6 @@ _EPS = 1e-9
 MAX_PASSES = 20
 MOVE_SLOTS = 4  # a shift may move up to this many slots earlier or later per step
 MOVE_STEPS = 2  # … and grow or shrink by up to this many length steps
-LATE_END_MIN = 20 * 60  # as stage 2 and the penalty table: a late shift ends after 20:00
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +101,8 @@ def _inside(
     return float(value), tuple(activity.tolist()), tuple(projects.tolist())
 
 
-def _current_value(
-    sh: PlacedShift, skills: Sequence[int], need: FloatArray, costs: PolishCosts
-) -> float:
+def _current_value(sh: PlacedShift, need: FloatArray, costs: PolishCosts) -> float:
+    """The shift's value as it is (same units as ``_inside``)."""
     value = 0.0
     for o, (act, p) in enumerate(zip(sh.activity, sh.project, strict=True)):
         if act == WORK and p >= 0:
@@ -119,9 +118,10 @@ def _book(need: FloatArray, sh: PlacedShift, sign: float) -> None:
             need[p, sh.start + o] += sign
 
 
-def _start_min(inst: Instance, slot: int) -> int:
-    local = inst.slot_local[slot]
-    return int(local.hour * 60 + local.minute)
+def _minute_of_day(inst: Instance) -> IntArray:
+    """Local minute of day of every slot."""
+    local = inst.slot_local
+    return np.asarray(local.hour * 60 + local.minute, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ class _Options:
 
     @staticmethod
     def of(
-        inst: Instance,
+        minute_of: IntArray,
         shifts: list[PlacedShift],
         values: list[float],
         paid: Callable[[PlacedShift], int],
@@ -159,7 +159,7 @@ class _Options:
             late=np.array([late(sh.start, sh.length) for sh in shifts], dtype=np.int64),
             start=np.array([sh.start for sh in shifts], dtype=np.int64),
             end=np.array([sh.end for sh in shifts], dtype=np.int64),
-            start_min=np.array([_start_min(inst, sh.start) for sh in shifts], dtype=np.int64),
+            start_min=minute_of[[sh.start for sh in shifts]],
         )
 
 
@@ -300,8 +300,10 @@ def polish(
     def paid(sh: PlacedShift) -> int:
         return sh.length - sum(1 for x in sh.activity if x == LUNCH)
 
+    minute_of = _minute_of_day(inst)
+
     def late(sh_start: int, length: int) -> bool:
-        return _start_min(inst, sh_start) + length * 15 > LATE_END_MIN
+        return int(minute_of[sh_start]) + length * 15 > LATE_END_MIN
 
     agents = sorted(by_agent)
     paid_of = {
@@ -370,7 +372,7 @@ def polish(
                             continue
                         cands.append((start, length))
                 placed_opts: list[PlacedShift] = [sh]
-                values = [_current_value(sh, skills, need, costs)]
+                values = [_current_value(sh, need, costs)]
                 for start, length in cands[1:]:
                     inside = _inside(inst, skills, start, length, need, costs)
                     evals += 1
@@ -383,13 +385,11 @@ def polish(
                 if inside is not None:
                     placed_opts.append(PlacedShift(a, sh.day, sh.start, inside[1], inside[2]))
                     values.append(inside[0])
-                opts.append(_Options.of(inst, placed_opts, values, paid, late))
+                opts.append(_Options.of(minute_of, placed_opts, values, paid, late))
             choice = _best_week(
                 opts,
                 fixed_mins=[
-                    _start_min(inst, o.start)
-                    for o in others
-                    if 0 <= o.start < int(inst.day_slot[7])
+                    int(minute_of[o.start]) for o in others if 0 <= o.start < int(inst.day_slot[7])
                 ],
                 rest=lay.rest,
                 paid_else=paid_of[a] - sum(paid(out[i]) for i in mine),

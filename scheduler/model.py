@@ -8,9 +8,10 @@
    fairness, changes against a previous plan).
 3. *Placement* (``_intraday``): lunch, breaks and projects inside each shift, one model per
    day, minimising the real weighted coverage and project switches.
-4. *Polish* (``_polish``): each shift in turn re-planned exactly against the others' coverage
-   (its inside by dynamic programming, and small moves of its start and length that keep every
-   hard rule) — it only ever lowers the objective. ``POLISH_SHARE`` of the limit is kept for it.
+4. *Polish* (``_polish``): each agent's week in turn re-planned exactly against the others'
+   coverage (insides by dynamic programming, small moves of starts and lengths, pairs of
+   shifts jointly, every hard rule kept) — it only ever lowers the objective.
+   ``POLISH_SHARE`` of the limit is kept for it.
 
 Every stage runs with ``solver.parameters`` (time share of ``time_limit_s``, ``num_workers``,
 ``random_seed``). Agents whose hard rules cannot hold are explained in words
@@ -361,9 +362,8 @@ def solve_week(
         )
 
     # stage 3 day by day
-    placed_all: list[PlacedShift] = list(pinned_placed)
+    placed_days: list[PlacedShift] = []
     fixed_cover = work_cover(inst, pinned_placed)
-    switches = 0
     for d in range(7):
         tick(f"stage 3: {inst.days[d]:%a %d %b}", 0.6 + 0.05 * d)
         todo = [
@@ -373,7 +373,7 @@ def solve_week(
         ]
         if not todo:
             continue
-        placed, report, n_sw = place_day(
+        placed, report = place_day(
             inst,
             d,
             todo,
@@ -388,18 +388,15 @@ def solve_week(
         )
         reports.append(StageReport(*report))
         fixed_cover = fixed_cover + work_cover(inst, placed)
-        placed_all += placed
-        switches += n_sw
+        placed_days += placed
 
-    # stage 4: projects per work slot, one shift at a time (pinned shifts stay as they are;
+    # stage 4: each agent's week re-planned against the others (pinned shifts stay as they are;
     # when replanning, so do the shifts of the previous plan)
     tick("stage 4: polish", 0.97)
     start_polish = time.perf_counter()
-    pinned_ids = {id(sh) for sh in pinned_placed}
-    movable = [sh for sh in placed_all if id(sh) not in pinned_ids]
     polished, n_polished, passes = polish(
         inst,
-        movable,
+        placed_days,
         pinned_placed,
         histories=histories,
         costs=PolishCosts(
