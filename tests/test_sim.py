@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pytest
+import reference as ref
 from scipy import stats
 
 from wfm.sim import SimProject, simulate
@@ -91,16 +93,86 @@ def test_stationary_queue_with_patience_matches_erlang_a() -> None:
         assert lo <= float(value) <= hi, (col, lo, float(value), hi)
 
 
+def test_chat_concurrency_matches_erlang_a_with_agents_times_concurrency() -> None:
+    """Chat at concurrency 2: six agents are twelve servers (what ``wfm.staffing`` plans
+    for). Reference: the mpmath M/M/12+M chain of ``tests/reference.py``; the agents served
+    one chat at a time would give SL 0.12 and 44 % abandonment (M/M/6+M) at this load."""
+    demand, schedule, agents, projects = one_queue(52.5, 360.0, 6, hours=12, patience_s=240.0)
+    projects = {"p": SimProject("p", answer_within_s=20.0, patience_s=240.0, sl_target=0.8,
+                                concurrency=2)}  # fmt: skip
+    res = simulate(demand, schedule, agents, projects, interval_min=30, replications=20,
+                   seed=7, records=True)  # fmt: skip
+    assert res.records is not None
+    per = steady_per_replication(res.records, warmup_h=2.0, hours=12)
+    exact = ref.metrics(52.5, 360.0, 6, interval_s=1800.0, answer_within_s=20.0,
+                        model="erlang_a", patience_s=240.0, concurrency=2)  # fmt: skip
+    for col, value in (("abandon", exact.abandon_rate), ("sl", exact.sl), ("asa", exact.asa_s)):
+        lo, hi = ci(per[col])
+        assert lo <= float(value) <= hi, (col, lo, float(value), hi)
+    check_invariants(res.records, schedule, agents, concurrency={"p": 2})
+    # a chat keeps its agent half busy: utilisation stays a share of the work time
+    assert (res.agents["utilisation"].between(0.5, 1.0 + 1e-9)).all()
+    assert (res.kpis["occupancy"].dropna() <= 1.0 + 1e-9).all()
+
+
+def test_chats_share_an_agent_but_a_call_takes_the_whole_agent() -> None:
+    """Agents holding a chat (concurrency 3) and a voice project: from the records, never more
+    than three chats at once, and never a call alongside any other contact."""
+    ts = pd.date_range("2026-03-02 08:00", periods=8, freq="30min", tz=TZ)
+    demand = pd.concat(
+        [
+            pd.DataFrame({"project": "chat", "ts": ts, "calls": 60.0, "aht_s": 400.0}),
+            pd.DataFrame({"project": "voice", "ts": ts, "calls": 30.0, "aht_s": 200.0}),
+        ],
+        ignore_index=True,
+    )
+    names = [f"A{i:02d}" for i in range(10)]
+    agents = {a: ("chat", "voice") if i % 2 else ("voice", "chat") for i, a in enumerate(names)}
+    schedule = pd.DataFrame(
+        {"agent": names, "start": ts[0], "end": ts[-1] + pd.Timedelta(minutes=30),
+         "activity": "work", "project": None}
+    )  # fmt: skip
+    projects = {
+        "chat": SimProject("chat", answer_within_s=60.0, patience_s=240.0, concurrency=3),
+        "voice": SimProject("voice", answer_within_s=20.0, patience_s=120.0),
+    }
+    routings: tuple[Literal["priority", "longest_wait"], ...] = ("priority", "longest_wait")
+    for routing in routings:
+        res = simulate(demand, schedule, agents, projects, interval_min=30, replications=3,
+                       seed=3, routing=routing, records=True)  # fmt: skip
+        assert res.records is not None
+        served = res.records[res.records["status"] == "served"]
+        assert set(served["project"]) == {"chat", "voice"}
+        check_invariants(res.records, schedule, agents, concurrency={"chat": 3, "voice": 1})
+        assert (res.agents["utilisation"].between(0.0, 1.0 + 1e-9)).all()
+    with pytest.raises(ValueError, match="concurrency"):
+        SimProject("chat", answer_within_s=60.0, concurrency=0)
+
+
 def check_invariants(
-    records: pd.DataFrame, schedule: pd.DataFrame, agents: Mapping[str, Sequence[str]]
+    records: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    concurrency: Mapping[str, int] | None = None,
 ) -> None:
-    """No agent on two calls at once; every call answered inside one of the agent's work
-    segments that allows its project; never a project the agent lacks."""
+    """No agent on more contacts at once than their project's ``concurrency`` (default 1:
+    one call at a time), nor on contacts of two projects at once; every call answered inside
+    one of the agent's work segments that allows its project; never a project the agent
+    lacks."""
     work = schedule[schedule["activity"] == "work"]
     served = records[records["status"] == "served"]
+    conc = dict(concurrency or {})
     for (_r, agent), calls in served.groupby(["replication", "agent"]):
         calls = calls.sort_values("answer")
-        assert (calls["answer"].to_numpy()[1:] >= calls["end"].to_numpy()[:-1]).all()
+        answers = calls["answer"].to_numpy()
+        ends = calls["end"].to_numpy()
+        projects = calls["project"].to_numpy()
+        for i in range(len(calls)):
+            # contacts in progress when contact i is answered (ends at that instant excluded)
+            before = (answers[:i] <= answers[i]) & (ends[:i] > answers[i])
+            limit = conc.get(str(projects[i]), 1)
+            assert int(before.sum()) + 1 <= limit, (agent, answers[i])
+            assert (projects[:i][before] == projects[i]).all(), (agent, answers[i])
         segs = work[work["agent"] == agent]
         for answer, project in zip(calls["answer"], calls["project"], strict=True):
             assert project in agents[str(agent)]

@@ -7,8 +7,9 @@ routing over the agents' work segments, seeded replications with 95 % confidence
 What is simulated: inbound calls and chats. Projects without a service target (outbound
 campaigns: empty ``sl_target`` and ``answer_within_s``) are left out with a note, as are their
 demand rows and the work segments planned on them (those agents are dialling). Chat
-concurrency is not modelled yet: an agent handles one chat at a time, so a chat project's
-simulated service level is pessimistic (a note says so).
+concurrency is simulated as ``wfm.staffing`` plans it: an agent on a chat project with
+concurrency c handles up to c chats at once, each for the demand's ``aht_s`` (the handle time
+of one conversation).
 
 Before the engine runs, the inputs are checked against each other, and every problem raises
 ``InputError`` naming the file, the CSV line (header = line 1) and the column: demand rows of
@@ -110,7 +111,8 @@ class SimulationReport:
     lower bound meets the target (``meets_target_at_lo``: the plan passes with confidence)
     and whether the mean does (``meets_target_at_mean``), abandoned ÷ offered, the mean wait
     of answered calls and the occupancy of the agents holding the project (busy ÷ work-segment
-    time). ``notes`` say what was left out or approximated."""
+    time; a chat at concurrency c keeps its agent 1/c busy). ``notes`` say what was left out
+    or approximated."""
 
     result: SimResult
     summary: pd.DataFrame
@@ -439,11 +441,6 @@ def _plan(
             f"{name}: not simulated ({why}; the ACD simulates inbound calls and chats only)"
             + (f", {' and '.join(left_out)} left out" if left_out else "")
         )
-    for name, n in sorted(projects.concurrency.items()):
-        notes.append(
-            f"{name}: chat concurrency {n} is not modelled yet; agents handle one contact "
-            "at a time, so the simulated service level is pessimistic"
-        )
     with_demand = set(kept["project"].astype(str))
     idle = sorted(set(projects.projects) - with_demand)
     if idle:
@@ -555,11 +552,16 @@ def _run(
     clock = time.perf_counter()
     if progress is not None:
         progress(1, _STEPS, f"simulating {replications} replications")
+    # the projects file's concurrency (chat) goes to the engine with each project
+    engine_projects = {
+        name: replace(p, concurrency=projects.concurrency.get(name, p.concurrency))
+        for name, p in projects.projects.items()
+    }
     raw = simulate(
         plan.demand[["project", "ts", "calls", "aht_s"]],
         plan.schedule,
         plan.agents,
-        projects.projects,
+        engine_projects,
         interval_min=plan.interval_min,
         replications=replications,
         seed=seed,

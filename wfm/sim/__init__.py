@@ -3,7 +3,8 @@
 Discrete-event simulation of one site: non-homogeneous Poisson arrivals per project and
 interval from the demand frame, exponential or lognormal handle times, exponential patience,
 per-project FCFS queues and skills-based routing over the agents' work segments of the
-schedule, seeded replications with 95 % confidence intervals. It shares no code with the
+schedule, chat concurrency (an agent handles up to ``SimProject.concurrency`` contacts of one
+project at once), seeded replications with 95 % confidence intervals. It shares no code with the
 scheduler it checks (``tests/test_layers.py`` enforces that).
 
 The predictive-dialer simulation of an outbound campaign (``simulate_dialer``: pacing

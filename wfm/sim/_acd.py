@@ -1,13 +1,19 @@
 """The ACD event loop (private): one replication of one site, compiled with numba.
 
 Calls arrive in time order. A new call goes to the longest-idle agent who may take its project
-now (inside a work segment that allows it, holding the skill); otherwise it waits in its
-project's FCFS queue. An agent who becomes free inside a work segment takes the waiting call of
-the first project, in the agent's skill-priority order, that has one (or, with
+now (inside a work segment that allows it, holding the skill, with a free slot); otherwise it
+waits in its project's FCFS queue. An agent who becomes free inside a work segment takes the
+waiting call of the first project, in the agent's skill-priority order, that has one (or, with
 ``longest_wait_first``, the longest-waiting caller of the projects they may serve). A call in
 progress at a segment's end is finished (overrun); no call starts outside a work segment. A
 waiting caller abandons at arrival + patience; abandonment is applied lazily (when an agent
 looks at the queue, or at the end), which is exact for FCFS queues.
+
+Concurrency (chat): an agent handles up to ``concurrency[p]`` contacts of project ``p`` at once,
+each for its own handle time, and never contacts of two projects at once (a voice call, with
+concurrency 1, takes the whole agent). An agent with a free slot stays available for the
+project in hand only; after taking a contact they go to the back of that project's idle
+queue, so new contacts go to wholly idle agents first.
 
 Time is in seconds from the simulation's origin. The loop knows nothing of the scheduler: its
 inputs are arrays of calls and of agents' work segments.
@@ -120,6 +126,7 @@ def run(
     agent_first_seg: IntArray,
     agent_n_seg: IntArray,
     agent_priority: IntArray,
+    concurrency: IntArray,
     longest_wait_first: bool,
     out_status: IntArray,
     out_answer: FloatArray,
@@ -131,8 +138,9 @@ def run(
     (already intersected with the agent's skills). ``agent_priority[a, k]`` is the agent's k-th
     project in skill-priority order (-1 past the last). A free agent takes the head of the
     first queue with a caller in that order, or with ``longest_wait_first`` the longest-waiting
-    caller among the queues they may serve (priority order breaking ties). Outputs per call:
-    status, answer time, end time and agent (NaN / -1 when not answered)."""
+    caller among the queues they may serve (priority order breaking ties); ``concurrency[p]``
+    is how many contacts of project ``p`` an agent handles at once. Outputs per call: status,
+    answer time, end time and agent (NaN / -1 when not answered)."""
     n_calls = arrival.shape[0]
     n_agents = agent_first_seg.shape[0]
     # calls by project, in arrival order (arrival is sorted)
@@ -154,13 +162,18 @@ def run(
         out_answer[c] = math.nan
         out_end[c] = math.nan
         out_agent[c] = -1
-    # agent state
+    # agent state: contacts in progress (their end times, all of project active_p)
+    max_conc = 1
+    for p in range(n_projects):
+        max_conc = max(max_conc, concurrency[p])
     seg = agent_first_seg.copy()  # current segment index (absolute)
-    busy = np.zeros(n_agents, dtype=np.bool_)
-    idle = np.zeros(n_agents, dtype=np.bool_)
+    n_active = np.zeros(n_agents, dtype=np.int64)
+    active_p = np.full(n_agents, -1, dtype=np.int64)
+    ends = np.empty((n_agents, max_conc), dtype=np.float64)
+    idle = np.zeros(n_agents, dtype=np.bool_)  # available: in a segment with a free slot
     version = np.zeros(n_agents, dtype=np.int64)  # bumps on every change: stale idle entries
-    busy_until = np.zeros(n_agents, dtype=np.float64)
     wake_seg = np.full(n_agents, -1, dtype=np.int64)  # segment whose end wake-up is pending
+    wake_start = np.full(n_agents, -1, dtype=np.int64)  # segment whose start wake-up is pending
     # idle FIFOs per project: (agent, version) rings
     cap = n_agents * 4 + 16
     idle_agent = np.empty((n_projects, cap), dtype=np.int64)
@@ -168,10 +181,10 @@ def run(
     idle_head = np.zeros(n_projects, dtype=np.int64)
     idle_tail = np.zeros(n_projects, dtype=np.int64)
     # event heap of agents: key = agent (the agent's next moment to act)
-    # agents' wake-ups: a call's end, a segment's start, a segment's end (at most one of each
-    # per agent is pending, so 4 per agent bound the heap)
-    heap_t = np.empty(n_agents * 4 + 16, dtype=np.float64)
-    heap_k = np.empty(n_agents * 4 + 16, dtype=np.int64)
+    # agents' wake-ups: a contact's end (one per contact in progress), a segment's start, a
+    # segment's end (at most two of each of the latter per agent are pending at ties)
+    heap_t = np.empty(n_agents * (max_conc + 4) + 16, dtype=np.float64)
+    heap_k = np.empty(n_agents * (max_conc + 4) + 16, dtype=np.int64)
     hsize = 0
     for a in range(n_agents):
         if agent_n_seg[a] > 0:
@@ -187,9 +200,16 @@ def run(
             t = t_agent
             a = heap_k[0]
             hsize = _heap_pop(heap_t, heap_k, hsize)
-            if busy[a] and t < busy_until[a]:
-                continue  # a segment-end wake-up while on a call: the call's end comes later
-            busy[a] = False
+            # contacts that have ended by now free their slots
+            kept = 0
+            for k in range(n_active[a]):
+                if ends[a, k] > t:
+                    ends[a, kept] = ends[a, k]
+                    kept += 1
+            released = n_active[a] - kept
+            n_active[a] = kept
+            if kept > 0 and released == 0 and kept >= concurrency[active_p[a]]:
+                continue  # a segment wake-up while every slot is taken: a contact's end is later
             idle[a] = False
             version[a] += 1
             last = agent_first_seg[a] + agent_n_seg[a]
@@ -199,53 +219,64 @@ def run(
                 continue  # the agent's day is over
             s = seg[a]
             if t < seg_start[s]:
-                hsize = _heap_push(heap_t, heap_k, hsize, seg_start[s], a)
+                if wake_start[a] != s:
+                    wake_start[a] = s
+                    hsize = _heap_push(heap_t, heap_k, hsize, seg_start[s], a)
                 continue
-            # inside a work segment: the head of each allowed queue (abandoned callers
-            # dropped), then the first in priority order or the longest-waiting of them
-            taken = -1
-            taken_p = -1
-            for k in range(agent_priority.shape[1]):
-                p = agent_priority[a, k]
-                if p < 0:
+            # inside a work segment: while a slot is free, the head of each allowed queue
+            # (abandoned callers dropped), then the first in priority order or the
+            # longest-waiting of them; with contacts in hand, only their project's queue
+            while True:
+                if n_active[a] > 0 and n_active[a] >= concurrency[active_p[a]]:
                     break
-                if (seg_mask[s] >> p) & 1 == 0:
-                    continue
-                while head[p] < offsets[p + 1]:
-                    c = by_project[head[p]]
-                    if arrival[c] > t:
+                taken = -1
+                taken_p = -1
+                for k in range(agent_priority.shape[1]):
+                    p = agent_priority[a, k]
+                    if p < 0:
                         break
-                    if out_status[c] != QUEUED:
-                        head[p] += 1
+                    if (seg_mask[s] >> p) & 1 == 0:
                         continue
-                    if arrival[c] + patience[c] <= t:
-                        out_status[c] = ABANDONED
-                        out_end[c] = arrival[c] + patience[c]
-                        head[p] += 1
+                    if n_active[a] > 0 and p != active_p[a]:
                         continue
-                    if taken < 0 or arrival[c] < arrival[taken]:
-                        taken = c
-                        taken_p = p
+                    while head[p] < offsets[p + 1]:
+                        c = by_project[head[p]]
+                        if arrival[c] > t:
+                            break
+                        if out_status[c] != QUEUED:
+                            head[p] += 1
+                            continue
+                        if arrival[c] + patience[c] <= t:
+                            out_status[c] = ABANDONED
+                            out_end[c] = arrival[c] + patience[c]
+                            head[p] += 1
+                            continue
+                        if taken < 0 or arrival[c] < arrival[taken]:
+                            taken = c
+                            taken_p = p
+                        break
+                    if taken >= 0 and not longest_wait_first:
+                        break
+                if taken < 0:
                     break
-                if taken >= 0 and not longest_wait_first:
-                    break
-            if taken >= 0:
                 head[taken_p] += 1
-            if taken >= 0:
                 out_status[taken] = SERVED
                 out_answer[taken] = t
                 out_end[taken] = t + handle[taken]
                 out_agent[taken] = a
-                busy[a] = True
-                busy_until[a] = t + handle[taken]
-                hsize = _heap_push(heap_t, heap_k, hsize, busy_until[a], a)
-            else:
+                ends[a, n_active[a]] = t + handle[taken]
+                n_active[a] += 1
+                active_p[a] = taken_p
+                hsize = _heap_push(heap_t, heap_k, hsize, t + handle[taken], a)
+            if n_active[a] == 0 or n_active[a] < concurrency[active_p[a]]:
                 idle[a] = True
                 for k in range(agent_priority.shape[1]):
                     p = agent_priority[a, k]
                     if p < 0:
                         break
                     if (seg_mask[s] >> p) & 1 == 0:
+                        continue
+                    if n_active[a] > 0 and p != active_p[a]:
                         continue
                     if idle_tail[p] - idle_head[p] >= cap:
                         _compact(idle_agent, idle_version, idle_head, idle_tail, p, idle, version)
@@ -278,15 +309,24 @@ def run(
                 break
             if chosen >= 0:
                 a = chosen
-                idle[a] = False
-                busy[a] = True
                 version[a] += 1
                 out_status[c] = SERVED
                 out_answer[c] = t
                 out_end[c] = t + handle[c]
                 out_agent[c] = a
-                busy_until[a] = t + handle[c]
-                hsize = _heap_push(heap_t, heap_k, hsize, busy_until[a], a)
+                ends[a, n_active[a]] = t + handle[c]
+                n_active[a] += 1
+                active_p[a] = p
+                hsize = _heap_push(heap_t, heap_k, hsize, t + handle[c], a)
+                idle[a] = n_active[a] < concurrency[p]
+                if idle[a]:
+                    # a free slot left: back of this project's idle queue (only this project)
+                    if idle_tail[p] - idle_head[p] >= cap:
+                        _compact(idle_agent, idle_version, idle_head, idle_tail, p, idle, version)
+                    slot = idle_tail[p] % cap
+                    idle_agent[p, slot] = a
+                    idle_version[p, slot] = version[a]
+                    idle_tail[p] += 1
     # the end: callers still queued abandon at their patience, or are still waiting
     for c in range(n_calls):
         if out_status[c] == QUEUED and patience[c] < math.inf:

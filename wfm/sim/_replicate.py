@@ -3,7 +3,9 @@
 Definitions (the same as ``wfm.staffing``): a call counts in the interval of its arrival;
 ``sl`` = calls answered within ``answer_within_s`` ÷ offered (abandoned calls count against
 it); ``asa_s`` = mean wait of answered calls; ``occupancy`` = busy time ÷ available
-(work-segment) time of the agents who hold the project, within the interval. Replications use
+(work-segment) time of the agents who hold the project, within the interval, where a contact of
+a project with concurrency c (chat) keeps its agent 1/c busy (so, as in ``wfm.staffing``,
+occupancy is carried load ÷ (agents × concurrency)). Replications use
 independent streams from one ``numpy.random.SeedSequence`` (``spawn``), so the same seed gives
 the same frames bit for bit, and two plans compared with one seed share their random numbers
 (common random numbers: the arrivals, handle times and patience of replication r are the same).
@@ -37,7 +39,9 @@ __all__ = ["SimProject", "SimResult", "simulate"]
 
 @dataclass(frozen=True, slots=True)
 class SimProject:
-    """What the simulator needs of a project: its threshold and callers' patience."""
+    """What the simulator needs of a project: its threshold, callers' patience, and how many
+    of its contacts an agent handles at once (``concurrency``, chat; ``aht_s`` of the demand
+    is then the handle time of one conversation, as in ``wfm.staffing``)."""
 
     project: str
     answer_within_s: float
@@ -45,8 +49,19 @@ class SimProject:
     sl_target: float | None = None
     patience_dist: PatienceDist = "exponential"
     patience_cv: float = 1.0  # for "lognormal"
+    concurrency: int = 1
 
     def __post_init__(self) -> None:
+        if (
+            isinstance(self.concurrency, bool)
+            or not isinstance(self.concurrency, int | np.integer)
+            or self.concurrency < 1
+        ):
+            raise InputError(
+                f"project {self.project}: concurrency {self.concurrency!r}",
+                field="concurrency",
+                expected="an integer >= 1 (contacts an agent handles at once)",
+            )
         if self.patience_s is not None and not self.patience_s > 0.0:
             raise InputError(
                 f"project {self.project}: patience_s {self.patience_s} is not positive",
@@ -72,8 +87,8 @@ class SimResult:
     """KPIs per project × interval (``kpis``, with ``_lo``/``_hi`` 95 % bounds across
     replications), per project × local day (``daily``), per agent (``agents``: available
     and busy seconds within the demand's intervals, utilisation, and overrun seconds past the
-    end of segments, means over replications), and — when asked — every call of every
-    replication (``records``)."""
+    end of segments, means over replications; a chat at concurrency c counts 1/c of its
+    seconds), and — when asked — every call of every replication (``records``)."""
 
     kpis: pd.DataFrame
     daily: pd.DataFrame
@@ -98,6 +113,7 @@ class _Inputs:
     patience_dist: tuple[str, ...]  # per project
     patience_cv: tuple[float, ...]
     within: FloatArray  # per project
+    concurrency: IntArray  # per project
     agent_names: tuple[str, ...]
     seg_start: FloatArray
     seg_end: FloatArray
@@ -227,6 +243,7 @@ def _prepare(
         patience_dist=tuple(projects[p].patience_dist for p in names),
         patience_cv=tuple(projects[p].patience_cv for p in names),
         within=within.astype(np.float64),
+        concurrency=np.array([int(projects[p].concurrency) for p in names], dtype=np.int64),
         agent_names=agent_names,
         seg_start=np.array([r[1] for r in seg_rows], dtype=np.float64),
         seg_end=np.array([r[2] for r in seg_rows], dtype=np.float64),
@@ -349,9 +366,10 @@ def _overlap(
     n_intervals: int,
     interval_s: float,
     offsets: FloatArray,
+    weights: FloatArray,
 ) -> FloatArray:
-    """Seconds of [start, end) spans falling in each interval, per owner (who × interval);
-    ``offsets`` are the intervals' starts in seconds."""
+    """Seconds of [start, end) spans falling in each interval, per owner (who × interval),
+    each span's seconds times its weight; ``offsets`` are the intervals' starts in seconds."""
     out = np.zeros((n_who, n_intervals))
     for i in range(starts.shape[0]):
         s = starts[i]
@@ -365,7 +383,7 @@ def _overlap(
                 continue
             if lo >= e:
                 break
-            out[who[i], j] += min(e, hi) - max(s, lo)
+            out[who[i], j] += (min(e, hi) - max(s, lo)) * weights[i]
     return out
 
 
@@ -448,6 +466,7 @@ def simulate(
         n_i,
         inp.interval_s,
         offsets,
+        np.ones(inp.seg_start.size),
     )
     all_records: list[pd.DataFrame] = []
     for r, stream in enumerate(streams):
@@ -463,7 +482,7 @@ def simulate(
         _acd.run(
             arrival, project, handle, patience, n_p,
             inp.seg_start, inp.seg_end, inp.seg_mask, inp.agent_first, inp.agent_n, inp.priority,
-            routing == "longest_wait", status, answer, end, agent,
+            inp.concurrency, routing == "longest_wait", status, answer, end, agent,
         )  # fmt: skip
         served = status == _acd.SERVED
         wait = np.where(served, answer - arrival, 0.0)
@@ -481,13 +500,17 @@ def simulate(
             answer,
             np.where(abandoned, end, max(horizon, float(arrival.max(initial=horizon)))),
         )
-        stats[r, 5] = _overlap(arrival, left, project, n_p, n_i, inp.interval_s, offsets)
+        stats[r, 5] = _overlap(
+            arrival, left, project, n_p, n_i, inp.interval_s, offsets, np.ones(arrival.size)
+        )
+        # a contact of a project with concurrency c keeps its agent 1/c busy
+        share = 1.0 / inp.concurrency[project[served]]
         busy = _overlap(
             answer[served], end[served], agent[served], len(inp.agent_names), n_i,
-            inp.interval_s, offsets,
+            inp.interval_s, offsets, share,
         )  # fmt: skip
         agent_busy[r] = busy.sum(axis=1)
-        agent_overrun[r] = _overruns(inp, agent[served], answer[served], end[served])
+        agent_overrun[r] = _overruns(inp, agent[served], answer[served], end[served], share)
         # occupancy counts busy time only within available time (overruns are reported apart)
         occ_busy[r] = inp.holds.T.astype(np.float64) @ np.minimum(busy, avail)
         occ_avail[r] = inp.holds.T.astype(np.float64) @ avail
@@ -534,15 +557,18 @@ def simulate(
     )
 
 
-def _overruns(inp: _Inputs, agent: IntArray, answer: FloatArray, end: FloatArray) -> FloatArray:
+def _overruns(
+    inp: _Inputs, agent: IntArray, answer: FloatArray, end: FloatArray, share: FloatArray
+) -> FloatArray:
     """Per agent: seconds of calls running past the end of the work segment they started in
-    (calls in progress at a segment's end are finished, not cut)."""
+    (calls in progress at a segment's end are finished, not cut), each call's seconds times
+    its ``share`` of the agent (1 ÷ its project's concurrency)."""
     owner = inp.seg_owner.astype(np.float64)
     scale = 1e7  # seconds: segment starts are below 115 days from the origin
     seg_key = owner * scale + inp.seg_start
     call_key = agent.astype(np.float64) * scale + answer
     idx = np.searchsorted(seg_key, call_key, side="right") - 1
-    over = np.maximum(end - inp.seg_end[idx], 0.0)
+    over = np.maximum(end - inp.seg_end[idx], 0.0) * share
     totals: FloatArray = np.bincount(agent, weights=over, minlength=len(inp.agent_names)).astype(
         np.float64
     )
