@@ -421,6 +421,21 @@ class PlanCreate(_Model):
     workers: Annotated[int, Field(ge=1, le=16)] = 1
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     replications: Annotated[int, Field(ge=2, le=200)] = 10
+    warm_start: bool = Field(
+        default=True,
+        description="Plan against the published schedules of the week before and of this week.",
+    )
+    loop_rounds: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="Rounds of raising the requirement where the simulation misses the target.",
+    )
+    pass_on: Literal["lo", "mean"] = Field(
+        default="lo",
+        description="A project passes if the lower 95 % bound (lo) or the mean of its "
+        "simulated week SL reaches its target.",
+    )
 
 
 class StepOut(BaseModel):

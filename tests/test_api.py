@@ -910,6 +910,12 @@ def test_a_plan_run_completes_on_a_tiny_instance(api: Api) -> None:
     (kpi,) = result["kpis"]["by_project"]
     assert kpi["project"] == "bank" and kpi["sl_lo"] <= kpi["sl"] <= kpi["sl_hi"]
     assert result["requirements"]["by_project"][0]["intervals"] == 24
+    assert result["verdict"]["pass_on"] == "lo"
+    assert result["verdict"]["passed"] == (not result["verdict"]["failing"])
+    assert [r["round"] for r in result["loop"]["rounds"]] == [0]  # loop_rounds 0: no raise
+    # the economics need agents' hourly costs; these agents have none: said in a note
+    assert result["economics"]["by_project"] == []
+    assert any("economics: not computed" in n for n in result["kpis"]["notes"])
     rows = api.client.get(
         f"/plans/{run_id}", params={"rows": "true"}, headers=api.auth("planner")
     ).json()
@@ -932,6 +938,8 @@ def test_a_plan_run_completes_on_a_tiny_instance(api: Api) -> None:
         "/plans", json={**TINY, "projects": ["zzz"]}, headers=api.auth("planner")
     )
     assert unknown.status_code == 422 and _detail(unknown)["loc"] == ["projects"]
+    rounds = api.client.post("/plans", json={**TINY, "loop_rounds": 9}, headers=api.auth("planner"))
+    assert rounds.status_code == 422 and _detail(rounds)["loc"] == ["body", "loop_rounds"]
     assert api.client.get("/plans/999", headers=api.auth("planner")).status_code == 404
 
 

@@ -14,7 +14,7 @@ from cli_helpers import run
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wfm.domain import BillingModel, Contract, KpiCoefficient
+from wfm.domain import Agent, BillingModel, Contract, KpiCoefficient, Skill
 from wfm.economics import (
     AgentHours,
     CostSettings,
@@ -28,11 +28,14 @@ from wfm.economics import (
 from wfm.errors import InputError
 from wfm.services.economics import (
     ECONOMICS_COLUMNS,
+    changed_contracts,
     kpis_from_summary,
     schedule_economics,
     schedule_hours,
+    whatif_economics,
 )
 from wfm.services.sitedata import load_agents, load_projects
+from wfm.services.staffing import Scenario, WhatIfResult
 
 # the sample contracts' KPI table (data/samples/kpi_table.csv, project bank)
 BANK_TABLE = (
@@ -646,3 +649,189 @@ def test_whatif_economics_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = run([*argv, "--projects", str(tmp_path)], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "agents.csv" in err
+
+
+# --------------------------------------------------------------------------------------------
+# a what-if that changes the billing model (wfm whatif --billing / --rate-eur)
+
+
+def _requirements(calls: tuple[float, float]) -> pd.DataFrame:
+    """Two half-hours of bank: 4 and 6 agents, SL 0.9 and 0.85."""
+    return pd.DataFrame(
+        {
+            "project": ["bank", "bank"],
+            "ts": pd.to_datetime(["2026-04-27T09:00:00+02:00", "2026-04-27T09:30:00+02:00"]),
+            "agents": [4, 6],
+            "calls": list(calls),
+            "sl": [0.9, 0.85],
+        }
+    )
+
+
+def _bank_whatif(scenario_calls: tuple[float, float] = (40.0, 60.0)) -> WhatIfResult:
+    return WhatIfResult(
+        daily=pd.DataFrame(),
+        by_project=pd.DataFrame(),
+        base_requirements=_requirements((40.0, 60.0)),
+        scenario_requirements=_requirements(scenario_calls),
+        base=Scenario(shrinkage=0.5),
+        scenario=Scenario(shrinkage=0.5),
+        interval_min=30,
+        tz="Europe/Berlin",
+    )
+
+
+# two agents hold bank at 20 and 24 EUR/h: the project's hourly cost is their mean, 22 EUR/h
+HAND_AGENTS = [
+    Agent("X1", (Skill("bank"),), 0.0, 40.0, hourly_cost_eur=20.0),
+    Agent("X2", (Skill("bank"), Skill("retail", 2)), 0.0, 40.0, hourly_cost_eur=24.0),
+]
+
+
+def test_whatif_moving_from_per_hour_to_per_contact_billing() -> None:
+    projects = load_projects(SAMPLES)  # bank: per_hour 31.5, target 0.8, BANK_TABLE, bonus 150
+    money = whatif_economics(
+        _bank_whatif(),
+        projects=projects,
+        agents=HAND_AGENTS,
+        contract_changes={"bank": (BillingModel.PER_CONTACT, 2.5)},
+    )
+    # both sides: work 10 agents × 0.5 h = 5 h; paid 5 ÷ (1 − 0.5) = 10 h; cost 22 × 10 = 220
+    # answered = offered = 40 + 60 = 100; SL = (0.9 × 40 + 0.85 × 60) ÷ 100 = 0.87
+    # KPI coefficient at 0.87 (row 0.85) = 1.05; points 100 × (0.87 − 0.8) = 7 → bonus 1050
+    # base, per hour 31.5 × 5 h = 157.5 → 157.5 × 1.05 + 1050 = 1215.375; margin 995.375
+    # scenario, per contact 2.5 × 100 = 250 → 250 × 1.05 + 1050 = 1312.5; margin 1092.5
+    row = money.delta.set_index("project").loc["bank"]
+    assert row["base_revenue_eur"] == pytest.approx(1215.375)
+    assert row["scenario_revenue_eur"] == pytest.approx(1312.5)
+    assert row["base_cost_eur"] == pytest.approx(220.0)
+    assert row["scenario_cost_eur"] == pytest.approx(220.0)
+    assert row["delta_revenue_eur"] == pytest.approx(97.125)  # 1312.5 − 1215.375
+    assert row["delta_margin_eur"] == pytest.approx(97.125)
+    assert money.scenario.results[0].billing is BillingModel.PER_CONTACT
+    assert money.scenario.results[0].billed_contacts == pytest.approx(100.0)
+    assert money.base.results[0].billing is BillingModel.PER_HOUR
+    # the base side is the stored contract's: the same as without any change
+    plain = whatif_economics(_bank_whatif(), projects=projects, agents=HAND_AGENTS)
+    assert money.base.by_project.equals(plain.base.by_project)
+    assert plain.contract_changes == ()
+    assert [c.as_dict() for c in money.contract_changes] == [
+        {
+            "project": "bank",
+            "base_billing": "per_hour",
+            "base_rate_eur": 31.5,
+            "scenario_billing": "per_contact",
+            "scenario_rate_eur": 2.5,
+        }
+    ]
+
+
+def test_whatif_billing_change_combines_with_a_staffing_change() -> None:
+    projects = load_projects(SAMPLES)
+    money = whatif_economics(
+        _bank_whatif(scenario_calls=(80.0, 120.0)),  # twice the calls, the same agents and SLs
+        projects=projects,
+        agents=HAND_AGENTS,
+        contract_changes={"bank": ("per_contact", 2.5)},  # type: ignore[dict-item]  # str ok
+    )
+    # scenario: 2.5 × 200 = 500 → 500 × 1.05 + 1050 = 1575 (SL still 0.87); base as above
+    row = money.delta.set_index("project").loc["bank"]
+    assert row["base_revenue_eur"] == pytest.approx(1215.375)
+    assert row["scenario_revenue_eur"] == pytest.approx(1575.0)
+    assert row["delta_margin_eur"] == pytest.approx(359.625)  # 1575 − 1215.375, cost unchanged
+
+
+def test_changed_contracts_keep_what_is_not_given() -> None:
+    projects = load_projects(SAMPLES)
+    stored = projects["bank"].contract
+    rate_only, same_model = changed_contracts(
+        projects, {"bank": (None, 40.0), "retail": (BillingModel.PER_CONTACT, None)}
+    )
+    assert rate_only.base == stored
+    assert rate_only.scenario.billing is BillingModel.PER_HOUR
+    assert rate_only.scenario.rate_eur == 40.0
+    # KPI table, bonus, penalty and cap are the stored ones
+    assert rate_only.scenario.kpi_table == stored.kpi_table == BANK_TABLE
+    assert rate_only.scenario.penalty_cap_eur == stored.penalty_cap_eur
+    assert same_model.scenario == same_model.base == projects["retail"].contract
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"nope": (BillingModel.PER_HOUR, 30.0)}, "project"),
+        ({"bank": (BillingModel.PER_CONTACT, None)}, "rate_eur"),  # the unit changes
+        ({"bank": ("hourly", 30.0)}, "billing"),
+        ({"bank": (None, -1.0)}, "rate_eur"),
+        ({"bank": (None, float("nan"))}, "rate_eur"),
+    ],
+)
+def test_changed_contracts_bad_input(
+    change: dict[str, tuple[BillingModel | None, float | None]], field: str
+) -> None:
+    with pytest.raises(InputError) as err:
+        changed_contracts(load_projects(SAMPLES), change)
+    assert err.value.field == field
+    assert err.value.row == next(iter(change))
+
+
+WHATIF_DAY = ["whatif", "--demand", str(SAMPLES / "history.csv"), "--start", "2026-04-26"]
+WHATIF_DAY += ["--end", "2026-04-26"]
+
+
+def test_whatif_billing_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    change = ["--billing", "retail=per_hour", "--rate-eur", "retail=30"]
+    code, out, err = run([*WHATIF_DAY, *change], capsys)  # implies --economics
+    assert code == 0, err
+    assert "retail: per_contact 3.20 → per_hour 30.00" in out
+    assert "Economics (EUR)" in out
+    code, out, err = run([*WHATIF_DAY, *change, "--json"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["contract_changes"] == [
+        {
+            "project": "retail",
+            "base_billing": "per_contact",
+            "base_rate_eur": 3.2,
+            "scenario_billing": "per_hour",
+            "scenario_rate_eur": 30.0,
+        }
+    ]
+    # no staffing change: only retail's revenue moves, cost does not
+    by_project = {rec["project"]: rec for rec in payload["economics"]}
+    assert by_project["retail"]["delta_cost_eur"] == pytest.approx(0.0)
+    assert by_project["retail"]["delta_revenue_eur"] != pytest.approx(0.0)
+    for project, rec in by_project.items():
+        if project != "retail":
+            assert rec["delta_margin_eur"] == pytest.approx(0.0)
+    # the same model needs no rate
+    code, _, err = run([*WHATIF_DAY, "--billing", "retail=per_contact", "--json"], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--billing", "retail=per_hour"], ("--rate-eur", "retail", "per_hour")),
+        (["--billing", "nope=per_hour", "--rate-eur", "nope=3"], ("--billing", "nope")),
+        (["--rate-eur", "nope=3"], ("--rate-eur", "nope")),
+        (["--billing", "retail=hourly"], ("--billing", "hourly", "per_contact")),
+        (["--rate-eur", "retail=abc"], ("--rate-eur", "abc")),
+        (["--rate-eur", "retail=-1"], ("--rate-eur", "-1", ">= 0")),
+        (["--rate-eur", "retail=inf"], ("--rate-eur", "inf")),
+        (["--billing", "retail"], ("--billing", "PROJECT=MODEL")),
+        (
+            ["--billing", "retail=per_hour", "--billing", "retail=per_seat"],
+            ("--billing", "retail", "twice"),
+        ),
+    ],
+)
+def test_whatif_billing_cli_bad_input(
+    args: list[str], needles: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run([*WHATIF_DAY, *args], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("wfm: error: ")
+    for needle in needles:
+        assert needle in err

@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from wfm.domain import BillingModel
 from wfm.errors import InputError, WfmError
 from wfm.services.dialer import DialerReport, RuleCompliance
 from wfm.services.forecasting import (
@@ -47,6 +48,7 @@ from wfm.services.staffing import IntervalStaffing, Scenario, WhatIfResult, staf
 
 if TYPE_CHECKING:  # the scheduling service loads OR-Tools: imported when `wfm schedule` runs
     from wfm.services.economics import WhatIfEconomics
+    from wfm.services.replan import ReplanResult
     from wfm.services.scheduling import ScheduleRun
 
 __all__ = ["app", "main"]
@@ -216,10 +218,33 @@ def whatif(
             help="Also show revenue, cost and margin, base vs scenario (needs agents.csv).",
         ),
     ] = False,
+    billing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--billing",
+            metavar="PROJECT=MODEL",
+            help=f"Scenario billing model of a project ({', '.join(BillingModel)}); "
+            "repeatable; a new model needs --rate-eur. Implies --economics.",
+        ),
+    ] = None,
+    rate_eur: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate-eur",
+            metavar="PROJECT=RATE",
+            help="Scenario rate of a project in its (new) billing model's unit; repeatable. "
+            "Implies --economics.",
+        ),
+    ] = None,
 ) -> None:
     """Base vs scenario staffing per project and day (agent-hours, FTE, peak, SL)."""
     from wfm.services.staffing import whatif_files, write_requirements_csv
 
+    changes = _contract_change_options(billing or [], rate_eur or [])
+    site = projects or demand.parent
+    if changes:
+        economics = True
+        _check_contract_changes(site, changes)
     scenario = Scenario(
         calls_scale=calls_scale,
         aht_scale=aht_scale,
@@ -250,7 +275,7 @@ def whatif(
     if economics:
         from wfm.services.economics import whatif_economics_files
 
-        money = whatif_economics_files(result, projects or demand.parent)
+        money = whatif_economics_files(result, site, contract_changes=changes)
     if as_json:
         payload: dict[str, object] = {
             "interval_min": result.interval_min,
@@ -260,6 +285,7 @@ def whatif(
         }
         if money is not None:
             payload["economics"] = _records(money.delta)
+            payload["contract_changes"] = [c.as_dict() for c in money.contract_changes]
         typer.echo(json.dumps(payload, default=_json_default, allow_nan=False))
         return
     _print_whatif(result, csv=csv, html=html)
@@ -267,7 +293,90 @@ def whatif(
         _print_whatif_economics(money)
 
 
+def _pairs(option: str, values: list[str], what: str) -> dict[str, str]:
+    """``PROJECT=VALUE`` options as a dict; a malformed or repeated project fails."""
+    out: dict[str, str] = {}
+    for value in values:
+        project, sep, rhs = (part.strip() for part in value.partition("="))
+        if not sep or not project or not rhs:
+            _fail(f"{option} {value}: not PROJECT={what}; expected e.g. {option} retail={what}")
+        if project in out:
+            _fail(
+                f"{option} {value}: project {project!r} is given twice; "
+                f"expected one {option} per project"
+            )
+        out[project] = rhs
+    return out
+
+
+def _contract_change_options(
+    billing: list[str], rate_eur: list[str]
+) -> dict[str, tuple[BillingModel | None, float | None]]:
+    """``--billing PROJECT=MODEL`` and ``--rate-eur PROJECT=RATE`` as the service's
+    ``contract_changes``; the projects and a missing rate are checked against the site by
+    ``_check_contract_changes``."""
+    models = _pairs("--billing", billing, "MODEL")
+    rates = _pairs("--rate-eur", rate_eur, "RATE")
+    changes: dict[str, tuple[BillingModel | None, float | None]] = {}
+    for project in sorted(models.keys() | rates.keys()):
+        model: BillingModel | None = None
+        if project in models:
+            try:
+                model = BillingModel(models[project])
+            except ValueError:
+                _fail(
+                    f"--billing {project}={models[project]}: {models[project]!r} is not a "
+                    f"billing model; expected one of {', '.join(BillingModel)}"
+                )
+        rate: float | None = None
+        if project in rates:
+            text = rates[project]
+            try:
+                rate = float(text)
+            except ValueError:
+                rate = math.nan
+            if not (math.isfinite(rate) and rate >= 0.0):
+                _fail(
+                    f"--rate-eur {project}={text}: {text!r} is not a finite number >= 0; "
+                    "expected the rate in EUR per unit of the project's billing model"
+                )
+        changes[project] = (model, rate)
+    return changes
+
+
+def _check_contract_changes(
+    site: Path, changes: Mapping[str, tuple[BillingModel | None, float | None]]
+) -> None:
+    """Unknown projects and a new billing model without its rate fail before the what-if
+    runs, naming the option (the service names the field)."""
+    from wfm.services.economics import changed_contracts
+    from wfm.services.sitedata import load_projects
+
+    stored = load_projects(site)
+    try:
+        changed_contracts(stored, changes)
+    except InputError as exc:
+        project = str(exc.row)
+        model, rate = changes[project]
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        if exc.field == "rate_eur":  # a new billing model without its rate
+            _fail(f"--rate-eur: {message}; expected --rate-eur {project}=RATE, {exc.expected}")
+        option = (
+            f"--billing {project}={model}"
+            if model is not None
+            else f"--rate-eur {project}={rate:g}"
+        )
+        _fail(f"{option}: {message}; expected {exc.expected}")
+
+
 def _print_whatif_economics(money: WhatIfEconomics) -> None:
+    for change in money.contract_changes:
+        base, scen = change.base, change.scenario
+        Console().print(
+            f"scenario billing — {change.project}: {BillingModel(base.billing).value} "
+            f"{base.rate_eur:.2f} → {BillingModel(scen.billing).value} {scen.rate_eur:.2f}",
+            highlight=False,
+        )
     table = Table(
         title="Economics (EUR): base → scenario",
         caption="paid h = required agent-hours ÷ (1 − shrinkage); SL from Erlang",
@@ -1369,6 +1478,267 @@ def serve_command(
         zone = site_tz(folder, tz) if folder is not None else tz
         settings = settings.model_copy(update={"tz": zone})
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+class PassOnOption(StrEnum):
+    LO = "lo"
+    MEAN = "mean"
+
+
+@app.command("replan")
+def replan_command(
+    data: Annotated[
+        Path,
+        typer.Option(help="Site folder (projects, agents, history: the format of data/samples)."),
+    ],
+    week: Annotated[str, typer.Option(help="The Monday of the week to plan, YYYY-MM-DD.")],
+    db: DbOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the plan's files (CSV, plan.json, report.html)."),
+    ] = None,
+    publish_if_pass: Annotated[
+        bool,
+        typer.Option(
+            "--publish-if-pass", help="Publish the plan if every project passes its target."
+        ),
+    ] = False,
+    pass_on: Annotated[
+        PassOnOption,
+        typer.Option(
+            "--pass-on",
+            help="A project passes if the lower 95 % bound (lo) or the mean of its simulated "
+            "week SL reaches the target.",
+        ),
+    ] = PassOnOption.LO,
+    time_limit: Annotated[
+        float,
+        typer.Option("--time-limit", help="Solver time budget per solve, seconds."),
+    ] = 120.0,
+    loop_rounds: Annotated[
+        int,
+        typer.Option(
+            "--loop-rounds",
+            min=0,
+            max=5,
+            help="Rounds of raising the requirement where the simulation misses the target.",
+        ),
+    ] = 2,
+    replications: Annotated[
+        int, typer.Option(min=2, max=200, help="Simulation replications.")
+    ] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the solver and the simulation.")] = 0,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="Solver threads (1: the same inputs, the same plan).")
+    ] = 1,
+    pin: Annotated[
+        Path | None, typer.Option(help="Schedule CSV of this week's shifts to keep exactly.")
+    ] = None,
+    forecast_model: Annotated[
+        str, typer.Option("--forecast-model", help="Forecasting model (auto: by backtest).")
+    ] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """The nightly batch: forecast → requirements → schedule (warm-started from the published
+    one) → simulation → closing the loop → economics → a stored draft plan. Exit code 0 if
+    every project passes its target in simulation, 1 if some project misses it, 2 on bad
+    input, 3 if the run failed otherwise."""
+    from wfm.services._db import open_database
+    from wfm.services.replan import PlanFailedError, ReplanOptions, replan
+
+    monday = _date("week", week)
+    if monday is None:  # not reached: --week is required
+        _fail("--week: missing; expected YYYY-MM-DD")
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        _fail(f"--time-limit: {time_limit:g} is not positive; expected seconds > 0")
+    options = ReplanOptions(
+        data=data,
+        week=monday,
+        out=out,
+        publish_if_pass=publish_if_pass,
+        pass_on="lo" if pass_on is PassOnOption.LO else "mean",
+        time_limit_s=time_limit,
+        loop_rounds=loop_rounds,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        pins=pin,
+        forecast_model=forecast_model,
+    )
+    engine = open_database(_db_url(db))
+    log = _StepLog()
+    try:
+        with _ProgressBar("replan", percent=True, delay_s=0.2) as bar:
+
+            def progress(label: str, fraction: float) -> None:
+                bar.fraction(label, fraction)
+                log.step(label)
+
+            result = replan(engine, options, progress=progress)
+    except PlanFailedError as exc:
+        sys.stderr.write(f"wfm: error: {exc}\n")
+        raise SystemExit(3) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(_replan_payload(result), default=_json_default, allow_nan=False))
+    else:
+        _print_replan(result)
+    if not result.passed:
+        rule = "lower 95 % bound" if result.pass_on == "lo" else "mean"
+        sys.stderr.write(
+            f"wfm: plan {result.run.run_id} misses the SL target ({rule}) for: "
+            f"{', '.join(result.failing)}\n"
+        )
+        raise SystemExit(1)
+
+
+class _StepLog:
+    """One timestamped line on stderr per step, when stderr is not a terminal (cron)."""
+
+    def __init__(self) -> None:
+        self._on = not Console(stderr=True).is_terminal
+        self._last = ""
+
+    def step(self, label: str) -> None:
+        top = label.split(":", 1)[0]
+        if not self._on or top == self._last:
+            return
+        self._last = top
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sys.stderr.write(f"{now} wfm replan: {label}\n")
+        sys.stderr.flush()
+
+
+def _replan_payload(r: ReplanResult) -> dict[str, object]:
+    return {
+        "run_id": r.run.run_id,
+        "week": r.run.week,
+        "reused": r.reused,
+        "passed": r.passed,
+        "pass_on": r.pass_on,
+        "failing": list(r.failing),
+        "inputs_hash": r.run.inputs_hash,
+        "published_version": None if r.publication is None else r.publication.version,
+        "summary": _records(r.summary),
+        "loop": r.loop,
+        "files": {k: str(v) for k, v in r.files.items()},
+        "timings_s": dict(r.timings_s),
+        "notes": list(r.notes),
+    }
+
+
+def _ci(lo: object, hi: object, digits: int = 3) -> str:
+    if not isinstance(lo, float) or not isinstance(hi, float) or math.isnan(lo + hi):
+        return ""
+    return f"({lo:,.{digits}f}–{hi:,.{digits}f})"
+
+
+def _print_replan(r: ReplanResult) -> None:
+    console = Console()
+    if not console.is_terminal:  # a log file (cron): room for the table
+        console = Console(width=132)
+    what = "reused (same inputs as before)" if r.reused else "planned"
+    console.print(
+        f"plan run {r.run.run_id} for the week of {r.run.week}: {what}; "
+        f"inputs {r.run.inputs_hash[:12]}"
+    )
+    table = Table(box=box.SIMPLE, title="per project")
+    for name in (
+        "project",
+        "SL target",
+        "Erlang SL",
+        "simulated SL (95 %)",
+        "pass",
+        "agents",
+        "under h",
+        "margin EUR (95 %)",
+    ):
+        table.add_column(name, justify="left" if name == "project" else "right")
+    for rec in r.summary.to_dict(orient="records"):
+        passes = rec["passes"]
+        margin_ci = _ci(rec["margin_eur_lo"], rec["margin_eur_hi"], 0)
+        table.add_row(
+            str(rec["project"]),
+            _num(float(str(rec["sl_target"])), 2),
+            _num(float(str(rec["erlang_sl"])), 3),
+            f"{_num(float(str(rec['sl'])), 3)} {_ci(rec['sl_lo'], rec['sl_hi'])}".strip(),
+            "" if passes is None else ("✓" if passes else "✗ FAIL"),
+            str(rec["agents"]),
+            _num(float(str(rec["under_h"])), 1),
+            f"{_num(float(str(rec['margin_eur'])), 0)} {margin_ci}".strip(),
+        )
+    console.print(table)
+    if len(r.loop) > 1:
+        loop = Table(box=box.SIMPLE, title="closing the loop (Erlang vs simulated SL)")
+        for name in ("round", "raised intervals", "required agent-h", "under h", "failing"):
+            loop.add_column(name, justify="right")
+        for rnd in r.loop:
+            loop.add_row(
+                str(rnd["round"]),
+                str(rnd["raised_intervals"]),
+                f"{rnd['required_agent_h']:.1f}",
+                "" if rnd["under_h"] is None else f"{rnd['under_h']:.1f}",
+                ", ".join(rnd["failing"]) or "none",
+            )
+        console.print(loop)
+    timings = Table(box=box.SIMPLE, title="seconds per step")
+    timings.add_column("step")
+    timings.add_column("s", justify="right")
+    for step, seconds in r.timings_s.items():
+        timings.add_row(step, f"{seconds:.1f}")
+    console.print(timings)
+    for note in r.notes:
+        console.print(f"note: {note}")
+    if r.publication is not None:
+        console.print(
+            f"published: week {r.publication.week} version {r.publication.version}"
+            + (" (already published by an earlier run)" if r.publication.replayed else "")
+        )
+    report = r.files.get("report.html")
+    if report is not None:
+        console.print(f"report: {report}")
+        console.print(f"files: {report.parent}")
+    rule = "lower 95 % bound" if r.pass_on == "lo" else "mean"
+    verdict = "every project passes" if r.passed else "FAILS for " + ", ".join(r.failing)
+    console.print(f"verdict ({rule} of the simulated week SL vs target): {verdict}")
+
+
+@app.command("report")
+def report_command(
+    plan: Annotated[
+        str, typer.Option(help="A plan run id (in --db) or a plan folder written by wfm replan.")
+    ],
+    html: Annotated[Path, typer.Option(help="The report page to write (plotly HTML).")],
+    db: DbOption = None,
+    clients: Annotated[
+        Path | None,
+        typer.Option(help="Also write the client reports (daily, final, efficiency) here."),
+    ] = None,
+) -> None:
+    """One page per planned week: forecast vs actual, requirement vs coverage, simulated SL
+    with its interval vs target, the schedule and the margin per project."""
+    from wfm.services.reports import load_plan_dir, write_client_reports, write_report_html
+
+    folder = Path(plan)
+    if folder.is_dir():
+        art = load_plan_dir(folder)
+    elif plan.strip().isdigit():
+        from wfm.services._db import open_database
+        from wfm.services.replan import plan_artifacts
+
+        engine = open_database(_db_url(db), migrate=False)
+        try:
+            art = plan_artifacts(engine, int(plan))
+        finally:
+            engine.dispose()
+    else:
+        _fail(f"--plan: {plan!r} is neither a plan folder nor a plan run id; expected one of them")
+    page = write_report_html(art, html)
+    typer.echo(f"report: {page}")
+    if clients is not None:
+        for name, path in write_client_reports(art, clients).items():
+            typer.echo(f"{name}: {path}")
 
 
 def _rate_cv_option(value: str) -> float | str:

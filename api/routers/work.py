@@ -118,8 +118,8 @@ def start_plan(
     body: PlanCreate, runner: RunnerDep, _user: Planner, response: Response
 ) -> PlanRunOut:
     """Start a plan run for a week in the background (forecast → requirements → schedule →
-    simulate on the stored data); answers 202 with its id. Follow it with
-    ``GET /plans/{id}`` (planner)."""
+    simulate → closing the loop → economics on the stored data); answers 202 with its id.
+    Follow it with ``GET /plans/{id}`` (planner)."""
     view = runner.submit(
         plans.PlanRequest(
             week=body.week,
@@ -130,6 +130,9 @@ def start_plan(
             workers=body.workers,
             seed=body.seed,
             replications=body.replications,
+            warm_start=body.warm_start,
+            loop_rounds=body.loop_rounds,
+            pass_on=body.pass_on,
         )
     )
     response.headers["Location"] = f"/plans/{view.run_id}"

@@ -16,20 +16,23 @@ Builds the inputs of the engine ``wfm.economics`` from frames and domain objects
 
 The figures are for the span of the schedule (normally one week): bonus, penalty and cap apply
 once to it.
+
+A what-if can also change billing (``whatif_economics(..., contract_changes=...)``): the
+scenario side uses the changed contracts, the base side the stored ones.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from wfm import contracts
-from wfm.domain import Agent, Project
+from wfm.domain import Agent, BillingModel, Contract, Project
 from wfm.economics import (
     AgentHours,
     CostSettings,
@@ -48,8 +51,11 @@ __all__ = [
     "ECONOMICS_COLUMNS",
     "KPI_COLUMNS",
     "PAID_ACTIVITIES",
+    "RATE_UNITS",
+    "ContractChange",
     "EconomicsReport",
     "WhatIfEconomics",
+    "changed_contracts",
     "economics_frame",
     "grade_rates",
     "kpis_from_summary",
@@ -300,15 +306,99 @@ def economics_frame(results: Sequence[ProjectEconomics]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ECONOMICS_COLUMNS))
 
 
+RATE_UNITS: Mapping[BillingModel, str] = {
+    BillingModel.PER_CONTACT: "EUR per answered contact",
+    BillingModel.PER_HOUR: "EUR per productive hour",
+    BillingModel.PER_SEAT: "EUR per FTE seat and month",
+    BillingModel.LEASING: "EUR per paid agent hour",
+}
+"""The unit of ``Contract.rate_eur`` under each billing model."""
+
+
+@dataclass(frozen=True)
+class ContractChange:
+    """A project's contract in the base (as stored) and in the scenario of a what-if."""
+
+    project: str
+    base: Contract
+    scenario: Contract
+
+    def as_dict(self) -> dict[str, object]:
+        """Flat and JSON-ready: ``project``, ``base_billing``, ``base_rate_eur``,
+        ``scenario_billing``, ``scenario_rate_eur``."""
+        return {
+            "project": self.project,
+            "base_billing": BillingModel(self.base.billing).value,
+            "base_rate_eur": self.base.rate_eur,
+            "scenario_billing": BillingModel(self.scenario.billing).value,
+            "scenario_rate_eur": self.scenario.rate_eur,
+        }
+
+
+def changed_contracts(
+    projects: Mapping[str, Project],
+    changes: Mapping[str, tuple[BillingModel | None, float | None]],
+) -> tuple[ContractChange, ...]:
+    """Each project's stored and changed contract, sorted by project. A change is (billing,
+    rate_eur); ``None`` keeps the stored value. A new billing model needs a new rate (its unit,
+    ``RATE_UNITS``, differs); the KPI table, bonus, penalty and cap are kept."""
+    out: list[ContractChange] = []
+    for project_id in sorted(changes):
+        billing, rate = changes[project_id]
+        if project_id not in projects:
+            raise InputError(
+                f"project: {project_id!r} is not a project of the site",
+                field="project",
+                row=project_id,
+                expected="one of " + ", ".join(sorted(projects)),
+            )
+        stored = projects[project_id].contract
+        old = BillingModel(stored.billing)
+        try:  # a plain string (e.g. from JSON) is accepted too
+            new = old if billing is None else BillingModel(billing)
+        except ValueError:
+            raise InputError(
+                f"billing: project {project_id!r}: {billing!r} is not a billing model",
+                field="billing",
+                row=project_id,
+                expected="one of " + ", ".join(m.value for m in BillingModel),
+            ) from None
+        if rate is None and new is not old:
+            raise InputError(
+                f"rate_eur: project {project_id!r} changes billing from {old.value} to "
+                f"{new.value} without a new rate (the rate's unit differs: {RATE_UNITS[old]} "
+                f"vs {RATE_UNITS[new]})",
+                field="rate_eur",
+                row=project_id,
+                expected=f"the rate in {RATE_UNITS[new]}",
+            )
+        if rate is not None and not (
+            isinstance(rate, int | float) and math.isfinite(rate) and rate >= 0.0
+        ):
+            raise InputError(
+                f"rate_eur: project {project_id!r}: {rate!r} is not a finite number >= 0",
+                field="rate_eur",
+                row=project_id,
+                expected=f"a rate >= 0 in {RATE_UNITS[new]}",
+            )
+        scenario = replace(
+            stored, billing=new, rate_eur=stored.rate_eur if rate is None else float(rate)
+        )
+        out.append(ContractChange(project=project_id, base=stored, scenario=scenario))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class WhatIfEconomics:
     """Base and scenario economics of a what-if, and ``delta`` (one row per project:
     ``base_margin_eur``, ``scenario_margin_eur``, ``delta_margin_eur`` and the same for
-    revenue and cost)."""
+    revenue and cost). ``contract_changes``: the contracts the scenario changed (the base keeps
+    the stored ones)."""
 
     base: EconomicsReport
     scenario: EconomicsReport
     delta: pd.DataFrame
+    contract_changes: tuple[ContractChange, ...] = ()
 
 
 def _requirement_weeks(
@@ -354,13 +444,23 @@ def whatif_economics(
     projects: Mapping[str, Project],
     agents: Sequence[Agent],
     settings: CostSettings | None = None,
+    contract_changes: Mapping[str, tuple[BillingModel | None, float | None]] | None = None,
 ) -> WhatIfEconomics:
     """The margin effect of a what-if. The what-if has required agents per interval, not a
     schedule: productive hours = required agent-hours, paid hours = productive ÷ (1 −
     the scenario's shrinkage), answered = offered (Erlang C has no abandonment), SL = the
     offered-weighted Erlang SL (exact: no interval). Each project's hourly cost is the mean cost
     of the agents holding it (their own rate, else their grade's). Figures cover the what-if's
-    whole span (bonus, penalty and cap apply once)."""
+    whole span (bonus, penalty and cap apply once).
+
+    ``contract_changes`` maps a project to its scenario's (billing, rate_eur) — e.g. moving
+    from per-hour to per-contact billing; ``None`` keeps the stored value, and a new billing
+    model needs its rate (see :func:`changed_contracts`). Only the scenario side uses them, so
+    the delta shows the billing change together with any staffing change."""
+    changes = changed_contracts(projects, contract_changes or {})
+    scenario_projects = dict(projects) | {
+        c.project: replace(projects[c.project], contract=c.scenario) for c in changes
+    }
     settings = settings or CostSettings(grade_rates_eur_per_h=grade_rates(agents))
     rates: dict[str, float] = {}
     for project_id in projects:
@@ -381,12 +481,16 @@ def whatif_economics(
             expected="at least one agent per project",
         )
     reports: list[EconomicsReport] = []
-    for req, scenario in (
-        (result.base_requirements, result.base),
-        (result.scenario_requirements, result.scenario),
+    for req, scenario, contracts_of in (
+        (result.base_requirements, result.base, projects),
+        (result.scenario_requirements, result.scenario, scenario_projects),
     ):
         weeks = _requirement_weeks(
-            req, projects, rates, interval_min=result.interval_min, shrinkage=scenario.shrinkage
+            req,
+            contracts_of,
+            rates,
+            interval_min=result.interval_min,
+            shrinkage=scenario.shrinkage,
         )
         results = evaluate(weeks, settings)
         reports.append(
@@ -411,11 +515,18 @@ def whatif_economics(
     )
     for col in cols[1:]:
         delta[f"delta_{col}"] = delta[f"scenario_{col}"] - delta[f"base_{col}"]
-    return WhatIfEconomics(base=base, scenario=scen, delta=delta)
+    return WhatIfEconomics(base=base, scenario=scen, delta=delta, contract_changes=changes)
 
 
-def whatif_economics_files(result: WhatIfResult, folder: Path) -> WhatIfEconomics:
+def whatif_economics_files(
+    result: WhatIfResult,
+    folder: Path,
+    *,
+    contract_changes: Mapping[str, tuple[BillingModel | None, float | None]] | None = None,
+) -> WhatIfEconomics:
     """``whatif_economics`` with the projects and ``agents.csv`` of a site folder."""
     projects = load_projects(folder)
     agents = load_agents(folder / "agents.csv", projects=projects)
-    return whatif_economics(result, projects=projects, agents=agents)
+    return whatif_economics(
+        result, projects=projects, agents=agents, contract_changes=contract_changes
+    )
