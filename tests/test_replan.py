@@ -452,3 +452,24 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0 and (tmp_path / "r2.html").is_file(), err
     code, out, err = run(["report", "--plan", "nope", "--html", str(tmp_path / "x.html")], capsys)
     assert code == 2 and err.count("\n") == 1
+
+
+def test_cli_prints_the_loop_and_names_the_failing_projects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _site(tmp_path / "site", agents=2)
+    db = f"sqlite:///{tmp_path / 'wfm.db'}"
+    code, out, err = run(
+        [
+            *["replan", "--data", str(data), "--db", db, "--week", "2026-04-27"],
+            *["--time-limit", "3", "--replications", "3", "--loop-rounds", "1"],
+            *["--forecast-model", "seasonal_naive", "--publish-if-pass"],
+        ],
+        capsys,
+    )
+    assert code == 1, err
+    assert "closing the loop" in out and "kept: round" in out and "published" not in out
+    assert "FAIL" in out and "verdict" in out
+    failing = err.strip().splitlines()[-1]
+    assert failing.startswith("wfm: plan 1 misses the SL target (lower 95 % bound) for:")
+    assert "bank" in failing or "shop" in failing

@@ -1670,18 +1670,31 @@ def _print_replan(r: ReplanResult) -> None:
         )
     console.print(table)
     if len(r.loop) > 1:
-        loop = Table(box=box.SIMPLE, title="closing the loop (Erlang vs simulated SL)")
-        for name in ("round", "raised intervals", "required agent-h", "under h", "failing"):
-            loop.add_column(name, justify="right")
+        loop = Table(box=box.SIMPLE, title="closing the loop: Erlang vs simulated SL per round")
+        for name in ("round", "raised intervals", "required agent-h", "project", "Erlang SL"):
+            loop.add_column(name, justify="left" if name == "project" else "right")
+        loop.add_column("simulated SL (95 %)", justify="right")
+        loop.add_column("pass", justify="right")
+        watched = set(r.loop[0]["failing"])
         for rnd in r.loop:
-            loop.add_row(
-                str(rnd["round"]),
-                str(rnd["raised_intervals"]),
-                f"{rnd['required_agent_h']:.1f}",
-                "" if rnd["under_h"] is None else f"{rnd['under_h']:.1f}",
-                ", ".join(rnd["failing"]) or "none",
-            )
+            first = True
+            for p in rnd["by_project"]:
+                if p["project"] not in watched:
+                    continue
+                sim = f"{p['sl']:.3f} {_ci(p['sl_lo'], p['sl_hi'])}" if p["sl"] is not None else ""
+                loop.add_row(
+                    str(rnd["round"]) if first else "",
+                    str(rnd["raised_intervals"]) if first else "",
+                    f"{rnd['required_agent_h']:,.1f}" if first else "",
+                    str(p["project"]),
+                    "—" if p["erlang_sl"] is None else f"{p['erlang_sl']:.3f}",
+                    sim,
+                    "✓" if p["passes"] else "✗",
+                )
+                first = False
         console.print(loop)
+        kept = (r.run.result or {}).get("loop", {}).get("kept_round", 0)
+        console.print(f"kept: round {kept}")
     timings = Table(box=box.SIMPLE, title="seconds per step")
     timings.add_column("step")
     timings.add_column("s", justify="right")
