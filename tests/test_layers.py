@@ -25,7 +25,7 @@ def layer_of(module: str) -> str | None:
     """The layer of a first-party module, or None for anything else."""
     if module in {"wfm.cli"} or module == "api" or module.startswith(("api.", "notebooks")):
         return "adapters"
-    if module.startswith(("wfm.services", "wfm.db")):
+    if module.startswith(("wfm.services", "wfm.db", "wfm.batch")):
         return "services"
     if any(module == p or module.startswith(p + ".") for p in ENGINE_PACKAGES):
         return "engines"

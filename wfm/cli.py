@@ -47,6 +47,7 @@ from wfm.services.simulation import SimulationReport
 from wfm.services.staffing import IntervalStaffing, Scenario, WhatIfResult, staff_interval
 
 if TYPE_CHECKING:  # the scheduling service loads OR-Tools: imported when `wfm schedule` runs
+    from wfm.batch.sweep import SweepResult
     from wfm.services.economics import WhatIfEconomics
     from wfm.services.replan import ReplanResult
     from wfm.services.scheduling import ScheduleRun
@@ -1487,11 +1488,32 @@ class PassOnOption(StrEnum):
 
 @app.command("replan")
 def replan_command(
-    data: Annotated[
-        Path,
-        typer.Option(help="Site folder (projects, agents, history: the format of data/samples)."),
-    ],
     week: Annotated[str, typer.Option(help="The Monday of the week to plan, YYYY-MM-DD.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Site folder (projects, agents, history: the format of data/samples)."),
+    ] = None,
+    sites: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of site folders: replan each (as a batch: --workers, --scheduler); "
+            "--db may hold {site}, default OUT/<site>/wfm.db."
+        ),
+    ] = None,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=8, help="With --sites: this many weeks from --week.")
+    ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(min=0, max=64, help="With --sites: Dask LocalCluster workers (0: serial)."),
+    ] = 0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --sites: a running Dask scheduler, tcp://HOST:PORT "
+            "(default: $WFM_DASK_SCHEDULER)."
+        ),
+    ] = None,
     db: DbOption = None,
     out: Annotated[
         Path | None,
@@ -1528,8 +1550,14 @@ def replan_command(
         int, typer.Option(min=2, max=200, help="Simulation replications.")
     ] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the solver and the simulation.")] = 0,
-    workers: Annotated[
-        int, typer.Option(min=1, max=16, help="Solver threads (1: the same inputs, the same plan).")
+    solver_workers: Annotated[
+        int,
+        typer.Option(
+            "--solver-workers",
+            min=1,
+            max=16,
+            help="Solver threads (1: the same inputs, the same plan).",
+        ),
     ] = 1,
     pin: Annotated[
         Path | None, typer.Option(help="Schedule CSV of this week's shifts to keep exactly.")
@@ -1551,6 +1579,34 @@ def replan_command(
         _fail("--week: missing; expected YYYY-MM-DD")
     if not (math.isfinite(time_limit) and time_limit > 0):
         _fail(f"--time-limit: {time_limit:g} is not positive; expected seconds > 0")
+    if (data is None) == (sites is None):
+        _fail(
+            "--data / --sites: give exactly one of them; expected a site folder or a folder of them"
+        )
+    if sites is not None:
+        _replan_sites(
+            sites,
+            [monday + dt.timedelta(days=7 * k) for k in range(weeks)],
+            out=out,
+            db=db,
+            workers=workers,
+            scheduler=scheduler,
+            options={
+                "publish_if_pass": publish_if_pass,
+                "pass_on": "lo" if pass_on is PassOnOption.LO else "mean",
+                "time_limit_s": time_limit,
+                "loop_rounds": loop_rounds,
+                "replications": replications,
+                "workers": solver_workers,
+                "forecast_model": forecast_model,
+            },
+            seed=seed,
+            as_json=as_json,
+        )
+        return
+    assert data is not None
+    if weeks != 1 or workers != 0 or scheduler is not None:
+        _fail("--weeks / --workers / --scheduler: only with --sites; expected --sites DIR")
     options = ReplanOptions(
         data=data,
         week=monday,
@@ -1561,7 +1617,7 @@ def replan_command(
         loop_rounds=loop_rounds,
         replications=replications,
         seed=seed,
-        workers=workers,
+        workers=solver_workers,
         pins=pin,
         forecast_model=forecast_model,
     )
@@ -1608,6 +1664,92 @@ class _StepLog:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         sys.stderr.write(f"{now} wfm replan: {label}\n")
         sys.stderr.flush()
+
+
+def _replan_sites(
+    root: Path,
+    weeks: list[dt.date],
+    *,
+    out: Path | None,
+    db: str | None,
+    workers: int,
+    scheduler: str | None,
+    options: dict[str, object],
+    seed: int,
+    as_json: bool,
+) -> None:
+    """``wfm replan --sites``: every site and week as one batch; exit 0/1/3 as one replan."""
+    from wfm.batch import batch_client
+    from wfm.batch.sites import list_sites, replan_sites
+
+    if out is None:
+        _fail("--out: required with --sites; expected a folder for each site's files")
+    list_sites(root)  # bad input before a cluster starts
+    with batch_client(workers, scheduler) as client, _ProgressBar("sites", delay_s=0.2) as bar:
+        result = replan_sites(
+            root,
+            weeks,
+            out=out,
+            db=db,
+            options=options,
+            seed=seed,
+            client=client,
+            progress=bar.update,
+        )
+    if as_json:
+        payload = {
+            "ran_on": result.ran_on,
+            "workers": result.workers,
+            "wall_s": result.wall_s,
+            "passed": result.passed,
+            "site_weeks": [
+                {
+                    "site": r.site,
+                    "week": r.week,
+                    "run_id": r.run_id,
+                    "reused": r.reused,
+                    "passed": r.passed,
+                    "failing": list(r.failing),
+                    "published_version": r.published_version,
+                    "out": r.out,
+                    "summary": _records(r.summary),
+                }
+                for r in result.results
+            ],
+            "failures": [
+                {"key": f.key, "input": f.about, "error": f.error, "skipped": f.skipped}
+                for f in result.failures
+            ],
+        }
+        typer.echo(json.dumps(payload, default=_json_default, allow_nan=False))
+    else:
+        console = Console() if Console().is_terminal else Console(width=132)
+        table = Table(box=box.SIMPLE, title="site-weeks")
+        for name in ("site", "week", "run", "plan", "verdict", "margin EUR", "published", "s"):
+            table.add_column(name, justify="left" if name in ("site", "verdict") else "right")
+        for r in result.results:
+            margin = float(r.summary["margin_eur"].sum(min_count=1))
+            table.add_row(
+                r.site,
+                str(r.week),
+                str(r.run_id),
+                "reused" if r.reused else "planned",
+                "passes" if r.passed else "FAILS: " + ", ".join(r.failing),
+                _num(margin, 0),
+                "" if r.published_version is None else f"v{r.published_version}",
+                f"{result.task_s.get(f'{r.site}/{r.week.isoformat()}', math.nan):.1f}",
+            )
+        console.print(table)
+        console.print(
+            f"ran on {result.ran_on} ({result.workers} worker(s)) in {result.wall_s:.1f} s; "
+            f"files under {out}"
+        )
+    for f in result.failures:
+        sys.stderr.write(f"wfm: {f}\n")
+    if result.failures:
+        raise SystemExit(3)
+    if not result.passed:
+        raise SystemExit(1)
 
 
 def _replan_payload(r: ReplanResult) -> dict[str, object]:
@@ -1752,6 +1894,148 @@ def report_command(
     if clients is not None:
         for name, path in write_client_reports(art, clients).items():
             typer.echo(f"{name}: {path}")
+
+
+@app.command("sweep")
+def sweep_command(
+    data: Annotated[
+        Path,
+        typer.Option(help="Site folder (projects, agents, history: the format of data/samples)."),
+    ],
+    grid: Annotated[
+        Path, typer.Option(help="Scenarios: a YAML grid (scenarios and/or grid) or a CSV.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for sweep_summary.csv, sweep_projects.csv, sweep.html, "
+            "scenarios/*.json (written on this machine)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0, max=256, help="Local Dask worker processes (0: serial, in this process)."
+        ),
+    ] = 0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="A running Dask scheduler, tcp://HOST:PORT (default: $WFM_DASK_SCHEDULER)."
+        ),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option(min=2, max=200, help="Simulation replications per project.")
+    ] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Base seed (each task's: from its key).")] = 0,
+    week: Annotated[
+        str | None,
+        typer.Option(help="The demand week's Monday, YYYY-MM-DD (default: the last full week)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Many what-if scenarios of one site (volume, AHT, targets, shrinkage, model, billing):
+    staffed, simulated and costed per scenario, serially or on Dask. Exit code 0 if every task
+    ran, 1 if some failed (they are listed on stderr; the others' results are written), 2 on
+    bad input."""
+    from wfm.batch import batch_client
+    from wfm.batch.sweep import load_grid, sweep
+
+    monday = _date("week", week)
+    scenarios = load_grid(grid)
+    with batch_client(workers, scheduler) as client, _ProgressBar("sweep", delay_s=0.5) as bar:
+        result = sweep(
+            data,
+            scenarios,
+            client=client,
+            week=monday,
+            replications=replications,
+            seed=seed,
+            out=out,
+            progress=bar.update,
+        )
+    if as_json:
+        typer.echo(json.dumps(_sweep_payload(result), default=_json_default, allow_nan=False))
+    else:
+        _print_sweep(result)
+    for failure in result.failures:
+        sys.stderr.write(f"wfm: {failure}\n")
+    if result.failures:
+        failed = sum(not f.skipped for f in result.failures)
+        sys.stderr.write(
+            f"wfm: {failed} task(s) failed and {len(result.failures) - failed} were skipped; "
+            "the other scenarios finished\n"
+        )
+        raise SystemExit(1)
+
+
+def _sweep_payload(r: SweepResult) -> dict[str, object]:
+    return {
+        "week": r.week,
+        "tz": r.tz,
+        "scenarios": len(r.scenarios),
+        "replications": r.replications,
+        "seed": r.seed,
+        "ran_on": r.batch.ran_on,
+        "workers": r.batch.workers,
+        "tasks": r.batch.tasks,
+        "wall_s": r.batch.wall_s,
+        "summary": _records(r.summary),
+        "failures": [
+            {"key": f.key, "about": f.about, "error": f.error, "skipped": f.skipped}
+            for f in r.failures
+        ],
+        "files": {k: str(v) for k, v in r.files.items()},
+    }
+
+
+def _print_sweep(r: SweepResult, top: int = 15) -> None:
+    console = Console()
+    s = r.summary
+    ranked = s.sort_values("margin_eur", ascending=False, na_position="last", kind="stable")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title=(
+            f"Sweep: {len(s)} scenarios on the week of {r.week} ({r.tz}), "
+            f"{r.replications} runs, seed {r.seed}"
+            + (f"; top {top} by margin" if len(s) > top else "")
+        ),
+        caption="SL: simulated, offered-weighted, 95 % interval; ◆ on the margin-vs-SL frontier",
+    )
+    table.add_column("scenario", no_wrap=True)
+    for name in ("agent-h", "FTE", "peak", "SL %", "95 % CI", "margin EUR", "95 % CI", "%", ""):
+        table.add_column(name, justify="right", no_wrap=True)
+    for rec in ranked.head(top).to_dict(orient="records"):
+        failed = int(str(rec["n_failed_projects"]))
+        table.add_row(
+            str(rec["scenario"]),
+            f"{float(str(rec['agent_hours'])):,.0f}",
+            f"{float(str(rec['fte'])):.1f}",
+            str(rec["peak_agents"]),
+            _pct(rec["sl"]),
+            f"{_pct(rec['sl_lo'])}–{_pct(rec['sl_hi'])}",
+            f"{_num(float(str(rec['margin_eur'])), 0)}",
+            _ci(rec["margin_eur_lo"], rec["margin_eur_hi"], 0),
+            _num(float(str(rec["margin_pct"])), 1),
+            f"✗ {failed} failed" if failed else ("◆" if rec["frontier"] else ""),
+        )
+    console.print(table)
+    where = "serially in this process" if r.batch.ran_on == "serial" else r.batch.ran_on
+    console.print(
+        f"ran {r.batch.tasks} tasks {where} ({r.batch.workers} worker"
+        f"{'s' if r.batch.workers != 1 else ''}) in {r.batch.wall_s:.1f} s; "
+        f"{len(r.failures)} failed or skipped",
+        highlight=False,
+    )
+    if r.files:
+        folder = Path(next(iter(r.files.values()))).parent
+        n_json = sum(k.startswith("scenarios/") for k in r.files)
+        console.print(
+            f"wrote {folder}: sweep_summary.csv, sweep_projects.csv, sweep.html, "
+            f"scenarios/ ({n_json} files)",
+            highlight=False,
+        )
 
 
 def _rate_cv_option(value: str) -> float | str:

@@ -1,0 +1,83 @@
+"""Where a batch runs (private): serially, on a LocalCluster, or on an existing scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from wfm.errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["SCHEDULER_ENV", "batch_client"]
+
+SCHEDULER_ENV = "WFM_DASK_SCHEDULER"
+"""Environment variable with the address of a running Dask scheduler (``tcp://HOST:PORT``)."""
+
+# one thread per worker process, and no nested thread pools inside it: the engines are
+# single-threaded numba/numpy/OR-Tools code, and 2 cores are 2 workers
+_WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    # a task's error is reported by run_graph once, with its key and input: not by the worker
+    "DASK_LOGGING__DISTRIBUTED__WORKER": "critical",
+}
+
+
+@contextmanager
+def batch_client(
+    workers: int | None = None, scheduler: str | None = None, *, timeout_s: float = 30.0
+) -> Iterator[Client | None]:
+    """The Dask client a batch runs on, closed at the end:
+
+    - ``scheduler`` (or ``$WFM_DASK_SCHEDULER``): connect to that running scheduler;
+    - else ``workers`` ≥ 1: start an in-process ``LocalCluster`` of that many worker
+      processes (one thread each), stopped at the end;
+    - else (``workers`` 0 or None): no Dask — ``None``, and ``run_graph`` runs serially.
+    """
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if workers is not None and workers < 0:
+        raise InputError(
+            f"workers: {workers} is negative", field="workers", expected="0 (serial) or more"
+        )
+    if address is None and not workers:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a dependency of wfm
+        raise InputError(
+            "workers: Dask is not installed", field="workers", expected="pip install distributed"
+        ) from exc
+    if address is not None:
+        try:
+            client = Client(address, timeout=f"{timeout_s}s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"scheduler: cannot reach the Dask scheduler at {address} ({exc})",
+                field="scheduler",
+                expected="the address of a running scheduler, tcp://HOST:PORT",
+            ) from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    with (
+        LocalCluster(
+            n_workers=int(workers or 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: several clusters may run at once
+            env=_WORKER_ENV,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

@@ -1,0 +1,299 @@
+"""Task graphs run serially or on a Dask client: one code path (private).
+
+A batch is a list of ``Task`` s in dependency order. A task calls a module-level function (so
+Dask can pickle it) with arguments in which ``Ref(key)`` stands for the result of an earlier
+task and ``Shared(name)`` for one of the batch's shared objects (frames shipped to the workers
+once). ``run_graph`` runs the list:
+
+- with ``client=None`` in this process, one task after the other;
+- with a ``distributed.Client``: the shared objects are scattered once, every task is submitted
+  with its dependencies as futures (Dask runs it where and when it can), and results are
+  gathered as they complete.
+
+Either way a task that raises is recorded (``TaskFailure``: its key, its error and a short
+description of its input) and the tasks that depend on it are recorded as skipped; the others
+finish. Progress is reported per finished task. Seeds come from ``seed_for(key, seed)``, so a
+task draws the same numbers wherever it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wfm.errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+__all__ = [
+    "BatchProgress",
+    "BatchResult",
+    "Ref",
+    "Shared",
+    "Task",
+    "TaskFailure",
+    "run_graph",
+    "seed_for",
+]
+
+BatchProgress = Callable[[int, int, str], None]
+"""``progress(done, total, key)``: ``done`` of ``total`` tasks finished, the last one's key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """The result of the task with this key (an argument of a later task)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """The batch's shared object with this name (shipped to the workers once)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: ``fn(*args, **kwargs)``, ``Ref`` and ``Shared`` resolved. ``key`` is
+    unique in the batch and stable across runs (e.g. ``"sweep/calls+10%/simulate"``);
+    ``about`` says what its input is, for the failure report."""
+
+    key: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    about: str = ""
+
+    def refs(self) -> tuple[str, ...]:
+        """Keys of the tasks this one needs."""
+        found = [a.key for a in (*self.args, *self.kwargs.values()) if isinstance(a, Ref)]
+        return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailure:
+    """A task that raised (``skipped`` False: ``error`` is its exception and ``trace`` the
+    traceback's last lines) or did not run because a task it needs failed (``skipped``)."""
+
+    key: str
+    about: str
+    error: str
+    skipped: bool = False
+    trace: str = ""
+
+    def __str__(self) -> str:
+        what = "skipped" if self.skipped else "failed"
+        about = f" ({self.about})" if self.about else ""
+        return f"{self.key}{about} {what}: {self.error}"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Results by task key (tasks that finished), the failures, seconds per task as measured
+    where it ran, the wall time and where it ran (``serial`` or the scheduler's address with
+    its worker count)."""
+
+    results: Mapping[str, Any]
+    failures: tuple[TaskFailure, ...]
+    task_s: Mapping[str, float]
+    wall_s: float
+    ran_on: str
+    workers: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def seed_for(key: str, seed: int = 0) -> int:
+    """A seed in [0, 2**31) from a task key and a base seed (SHA-256: the same everywhere)."""
+    digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _check(tasks: Sequence[Task], shared: Mapping[str, Any]) -> None:
+    seen: set[str] = set()
+    for i, task in enumerate(tasks):
+        if not task.key or task.key in seen:
+            raise InputError(
+                f"tasks: row {i}: key {task.key!r} is empty or repeated",
+                field="key",
+                row=i,
+                expected="a unique key per task",
+            )
+        for ref in task.refs():
+            if ref not in seen:
+                raise InputError(
+                    f"tasks: row {i} ({task.key}) needs {ref!r}, which does not come before it",
+                    field="args",
+                    row=i,
+                    expected="tasks in dependency order",
+                )
+        for a in (*task.args, *task.kwargs.values()):
+            if isinstance(a, Shared) and a.name not in shared:
+                raise InputError(
+                    f"tasks: row {i} ({task.key}) uses shared {a.name!r}, which is not given",
+                    field="shared",
+                    row=i,
+                    expected="names of the shared objects",
+                )
+        seen.add(task.key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """What a task returns instead of raising: its error (or the task it needed that failed)."""
+
+    key: str
+    error: str
+    trace: str = ""
+    upstream: str | None = None
+
+
+def _timed(
+    key: str,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    unwrap_args: tuple[int, ...] = (),
+    unwrap_kwargs: tuple[str, ...] = (),
+) -> tuple[Any, float]:
+    """Run task ``key`` 's ``fn`` and measure it where it runs. Its result travels with its
+    seconds, so the arguments that are earlier tasks' outputs (positions ``unwrap_args``,
+    names ``unwrap_kwargs``) arrive as such pairs and are unwrapped first. An exception is
+    returned as ``_Failed`` (Dask then has nothing to log or retry: a bad input fails the
+    same way everywhere), and a task whose input failed does not run."""
+    args = [a[0] if i in unwrap_args else a for i, a in enumerate(args)]
+    kwargs = {k: v[0] if k in unwrap_kwargs else v for k, v in kwargs.items()}
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, _Failed):
+            return _Failed(key, f"needs {value.key}, which failed", upstream=value.key), 0.0
+    clock = time.perf_counter()
+    try:
+        out = fn(*args, **kwargs)
+    except Exception as exc:
+        return _Failed(
+            key, f"{type(exc).__name__}: {exc}", _trace(exc)
+        ), time.perf_counter() - clock
+    return out, time.perf_counter() - clock
+
+
+def _trace(exc: BaseException) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return "".join(lines[-3:]).strip()
+
+
+def run_graph(
+    tasks: Sequence[Task],
+    *,
+    client: Client | None = None,
+    shared: Mapping[str, Any] | None = None,
+    progress: BatchProgress | None = None,
+) -> BatchResult:
+    """Run ``tasks`` (see the module docstring) and gather what they return."""
+    shared = dict(shared or {})
+    _check(tasks, shared)
+    if client is None:
+        return _serial(tasks, shared, progress)
+    return _dask(tasks, client, shared, progress)
+
+
+def _resolve(value: Any, done: Mapping[str, Any], shared: Mapping[str, Any]) -> Any:
+    if isinstance(value, Ref):
+        return done[value.key]
+    if isinstance(value, Shared):
+        return shared[value.name]
+    return value
+
+
+def _call(task: Task, done: Mapping[str, Any], shared: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The arguments of ``_timed`` for ``task``: outputs of earlier tasks from ``done`` (pairs,
+    or futures of pairs), shared objects from ``shared`` (values, or their futures)."""
+    args = tuple(_resolve(a, done, shared) for a in task.args)
+    kwargs = {k: _resolve(v, done, shared) for k, v in task.kwargs.items()}
+    unwrap_args = tuple(i for i, a in enumerate(task.args) if isinstance(a, Ref))
+    unwrap_kwargs = tuple(k for k, v in task.kwargs.items() if isinstance(v, Ref))
+    return (task.key, task.fn, args, kwargs, unwrap_args, unwrap_kwargs)
+
+
+def _result(
+    tasks: Sequence[Task],
+    outputs: Mapping[str, tuple[Any, float]],
+    wall_s: float,
+    where: str,
+    n: int,
+) -> BatchResult:
+    results: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    failures: list[TaskFailure] = []
+    for task in tasks:
+        value, s = outputs[task.key]
+        if isinstance(value, _Failed):
+            failures.append(
+                TaskFailure(
+                    task.key, task.about, value.error, value.upstream is not None, value.trace
+                )
+            )
+        else:
+            results[task.key] = value
+            seconds[task.key] = s
+    return BatchResult(
+        results=results,
+        failures=tuple(failures),
+        task_s=seconds,
+        wall_s=wall_s,
+        ran_on=where,
+        workers=n,
+    )
+
+
+def _serial(
+    tasks: Sequence[Task], shared: Mapping[str, Any], progress: BatchProgress | None
+) -> BatchResult:
+    clock = time.perf_counter()
+    outputs: dict[str, tuple[Any, float]] = {}
+    for n, task in enumerate(tasks, start=1):
+        outputs[task.key] = _timed(*_call(task, outputs, shared))
+        if progress is not None:
+            progress(n, len(tasks), task.key)
+    return _result(tasks, outputs, time.perf_counter() - clock, "serial", 1)
+
+
+def _dask(
+    tasks: Sequence[Task],
+    client: Client,
+    shared: Mapping[str, Any],
+    progress: BatchProgress | None,
+) -> BatchResult:
+    from distributed import as_completed
+
+    clock = time.perf_counter()
+    # shipped once: every task gets a future of the shared object, not a copy of it
+    scattered = {
+        name: client.scatter(value, broadcast=False, hash=False) for name, value in shared.items()
+    }
+    futures: dict[str, Future[Any]] = {}
+    for task in tasks:
+        # futures inside the argument tuple and dict are resolved by Dask before the call
+        futures[task.key] = client.submit(
+            _timed, *_call(task, futures, scattered), key=task.key, pure=False
+        )
+    by_future = {f.key: k for k, f in futures.items()}
+    outputs: dict[str, tuple[Any, float]] = {}
+    for done, future in enumerate(as_completed(list(futures.values())), start=1):
+        key = by_future[future.key]
+        outputs[key] = future.result()  # _timed never raises; a lost worker is retried
+        if progress is not None:
+            progress(done, len(tasks), key)
+    for future in (*futures.values(), *scattered.values()):
+        future.release()
+    info = client.scheduler_info()
+    where = str(info.get("address", "dask"))
+    return _result(tasks, outputs, time.perf_counter() - clock, where, len(info.get("workers", {})))
