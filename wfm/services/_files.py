@@ -6,15 +6,16 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
 from wfm.errors import InputError
 
-__all__ = ["RowSource", "csv_record_lines", "iso_text", "write_csv_atomic"]
+__all__ = ["RowSource", "csv_record_lines", "iso_text", "write_csv_atomic", "write_text_atomic"]
 
 
 def iso_text(ts: pd.Series) -> pd.Series:
@@ -30,7 +31,19 @@ def write_csv_atomic(
     """Write ``frame`` as CSV (numbers with 10 significant digits) to a temporary file beside
     ``path``, then rename it over ``path``: an interrupted run never leaves half a file, nor
     spoils an older one. A path that cannot be written raises ``InputError`` (field ``out``)."""
-    path = Path(path)
+
+    def write(fh: TextIO) -> None:
+        frame.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
+
+    return _write_atomic(write, Path(path), expected)
+
+
+def write_text_atomic(text: str, path: Path, *, expected: str = "a writable file path") -> Path:
+    """Write ``text`` (UTF-8) like ``write_csv_atomic``: a temporary file, then a rename."""
+    return _write_atomic(lambda fh: fh.write(text), Path(path), expected)
+
+
+def _write_atomic(write: Callable[[TextIO], object], path: Path, expected: str) -> Path:
     tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +51,7 @@ def write_csv_atomic(
         tmp = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             os.fchmod(fh.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600: the usual mode
-            frame.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -325,10 +325,18 @@ def plan_rows(engine: sa.Engine, *, run_id: int) -> tuple[pd.DataFrame, pd.DataF
 def fail_interrupted_runs(engine: sa.Engine) -> int:
     """Mark every queued or running plan run failed (call it when no worker runs, i.e. at
     start-up: those runs died with the process that ran them). How many were marked."""
+    return _fail_unfinished(engine)
+
+
+def _fail_unfinished(engine: sa.Engine, inputs_hash: str | None = None) -> int:
+    """Mark queued or running runs (with ``inputs_hash``, or all) failed as interrupted."""
     with transaction(engine) as s:
-        runs = s.exec(
-            select(PlanRun).where(col(PlanRun.status).in_([RunStatus.QUEUED, RunStatus.RUNNING]))
-        ).all()
+        query = select(PlanRun).where(
+            col(PlanRun.status).in_([RunStatus.QUEUED, RunStatus.RUNNING])
+        )
+        if inputs_hash is not None:
+            query = query.where(PlanRun.inputs_hash == inputs_hash)
+        runs = s.exec(query).all()
         for run in runs:
             run.status = RunStatus.FAILED
             run.error = INTERRUPTED
@@ -680,19 +688,7 @@ class PlanRunner:
     def fail_unfinished(self, inputs_hash: str) -> int:
         """Mark queued or running runs with ``inputs_hash`` failed (left by a crashed batch:
         call it only when no other process runs them). How many were marked."""
-        with transaction(self.engine) as s:
-            runs = s.exec(
-                select(PlanRun).where(
-                    PlanRun.inputs_hash == inputs_hash,
-                    col(PlanRun.status).in_([RunStatus.QUEUED, RunStatus.RUNNING]),
-                )
-            ).all()
-            for run in runs:
-                run.status = RunStatus.FAILED
-                run.error = INTERRUPTED
-                run.updated_at = utc_now()
-                s.add(run)
-            return len(runs)
+        return _fail_unfinished(self.engine, inputs_hash)
 
     def submit(self, request: PlanRequest) -> PlanRunView:
         """Check ``request`` against the stored data (``InputError`` naming the field),

@@ -74,8 +74,6 @@ import datetime as dt
 import html
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -88,7 +86,7 @@ from wfm import contracts
 from wfm.domain import Project
 from wfm.errors import InputError
 from wfm.grid import check_interval_min, check_tz
-from wfm.services._files import csv_record_lines, write_csv_atomic
+from wfm.services._files import csv_record_lines, write_csv_atomic, write_text_atomic
 from wfm.services.economics import ECONOMICS_COLUMNS
 from wfm.services.plots import _PALETTE, _ci_polygons, _wall, _with_gaps
 from wfm.services.simulation import SUMMARY_COLUMNS
@@ -734,33 +732,6 @@ def _html_table(frame: pd.DataFrame) -> str:
     )
 
 
-def _write_text_atomic(text: str, path: Path) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    tmp: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(
-                f"out: cannot write {path} ({exc.strerror or exc})",
-                field="out",
-                expected="a writable file path",
-            ) from exc
-        raise
-    return path
-
-
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     if "date" in out:
@@ -800,7 +771,7 @@ def write_client_reports(art: PlanArtifacts, folder: Path) -> dict[str, Path]:
     for title_text, frame in tables.values():
         parts += [f"<h2>{html.escape(title_text)}</h2>", _html_table(frame)]
     parts.append("</body></html>\n")
-    paths["html"] = _write_text_atomic("\n".join(parts), folder / "client_reports.html")
+    paths["html"] = write_text_atomic("\n".join(parts), folder / "client_reports.html")
     return paths
 
 
@@ -1117,7 +1088,7 @@ def report_figure(art: PlanArtifacts) -> ReportPage:
 def write_report_html(art: PlanArtifacts, path: Path) -> Path:
     """Write the planner's page (``report_figure``) as one self-contained HTML file (plotly.js
     embedded once), atomically."""
-    return _write_text_atomic(report_figure(art).to_html(), Path(path))
+    return write_text_atomic(report_figure(art).to_html(), Path(path))
 
 
 # --------------------------------------------------------------------------------------------
