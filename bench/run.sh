@@ -25,5 +25,7 @@ fi
 "$VENV/bin/python" bench/bench_forecast.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_sim.py --out BENCHMARKS.md
 "$VENV/bin/python" bench/bench_schedule.py --out BENCHMARKS.md
+# a what-if sweep of 50 scenarios, serially and on a LocalCluster of 2 worker processes
+"$VENV/bin/python" bench/bench_sweep.py --out BENCHMARKS.md
 # the API under 100 concurrent readers on loopback (starts and stops its own server)
 "$VENV/bin/python" bench/bench_api.py --out BENCHMARKS.md

@@ -85,6 +85,7 @@ def client() -> Iterator[Any]:
 # the graph runner
 
 
+@pytest.mark.dask
 def test_serial_and_a_local_cluster_give_the_same_results(client: Any) -> None:
     serial = run_graph(_graph(), shared={"scale": 2.0})
     seen: list[tuple[int, int, str]] = []
@@ -105,6 +106,7 @@ def test_serial_and_a_local_cluster_give_the_same_results(client: Any) -> None:
         assert "needs bad" in after.error
 
 
+@pytest.mark.dask
 def test_shared_objects_are_scattered_once(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     real = client.scatter
@@ -141,6 +143,7 @@ def test_seeds_depend_on_the_key_and_the_base_seed_only() -> None:
     assert 0 <= seed_for("x", 3) < 2**31
 
 
+@pytest.mark.dask
 def test_a_killed_worker_is_replaced_and_its_tasks_retried_without_duplicates(
     tmp_path: Path,
 ) -> None:
@@ -187,6 +190,7 @@ def _sites(root: Path) -> Path:
     return root
 
 
+@pytest.mark.dask
 def test_many_sites_serial_and_on_a_local_cluster_plan_the_same(
     tmp_path: Path, client: Any
 ) -> None:
@@ -236,6 +240,7 @@ def test_a_broken_site_is_reported_and_the_others_finish(
     assert "wfm: leipzig/2026-04-27" in err
 
 
+@pytest.mark.dask
 def test_a_worker_killed_mid_replan_stores_each_plan_once(tmp_path: Path) -> None:
     root = tmp_path / "sites"
     for name in ("a", "b"):

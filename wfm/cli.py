@@ -1943,7 +1943,10 @@ def sweep_command(
 
     monday = _date("week", week)
     scenarios = load_grid(grid)
-    with batch_client(workers, scheduler) as client, _ProgressBar("sweep", delay_s=0.5) as bar:
+    with (
+        batch_client(workers, scheduler) as client,
+        _ProgressBar("sweep", delay_s=0.5) as bar,
+    ):
         result = sweep(
             data,
             scenarios,
@@ -1991,6 +1994,8 @@ def _sweep_payload(r: SweepResult) -> dict[str, object]:
 
 def _print_sweep(r: SweepResult, top: int = 15) -> None:
     console = Console()
+    if not console.is_terminal:  # a file or a pipe: room for the table
+        console = Console(width=160)
     s = r.summary
     ranked = s.sort_values("margin_eur", ascending=False, na_position="last", kind="stable")
     table = Table(
@@ -2021,7 +2026,7 @@ def _print_sweep(r: SweepResult, top: int = 15) -> None:
             f"✗ {failed} failed" if failed else ("◆" if rec["frontier"] else ""),
         )
     console.print(table)
-    where = "serially in this process" if r.batch.ran_on == "serial" else r.batch.ran_on
+    where = "serially in this process" if r.batch.ran_on == "serial" else f"on {r.batch.ran_on}"
     console.print(
         f"ran {r.batch.tasks} tasks {where} ({r.batch.workers} worker"
         f"{'s' if r.batch.workers != 1 else ''}) in {r.batch.wall_s:.1f} s; "

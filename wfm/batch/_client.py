@@ -25,9 +25,12 @@ _WORKER_ENV = {
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
-    # a task's error is reported by run_graph once, with its key and input: not by the worker
-    "DASK_LOGGING__DISTRIBUTED__WORKER": "critical",
 }
+
+# the workers copy this process's Dask config when they start: no statistical profiler in
+# them (it sampled these Python-level tasks at a cost of ~15 % of their time, measured with
+# bench/bench_sweep.py)
+_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 @contextmanager
@@ -50,7 +53,8 @@ def batch_client(
         yield None
         return
     try:
-        from distributed import Client, LocalCluster
+        import dask
+        from distributed import Client, LocalCluster  # loads distributed's config defaults
     except ImportError as exc:  # pragma: no cover - a dependency of wfm
         raise InputError(
             "workers: Dask is not installed", field="workers", expected="pip install distributed"
@@ -71,6 +75,7 @@ def batch_client(
         return
     logging.getLogger("distributed").setLevel(logging.WARNING)
     with (
+        dask.config.set(_WORKER_CONFIG),
         LocalCluster(
             n_workers=int(workers or 1),
             threads_per_worker=1,
