@@ -23,9 +23,10 @@ AGENTS_HEADER = (
 )
 
 
-def write_site(folder: Path, *, agents: int = 8, weeks: int = 3) -> Path:
+def write_site(folder: Path, *, agents: int = 8, weeks: int = 3, seed: int = 11) -> Path:
     """A tiny site: bank (per hour) and shop (per contact), open Mon–Fri 08:00–12:00, 30-min
-    history for ``weeks`` weeks before ``WEEK``, ``agents`` agents (bank, shop or both)."""
+    history for ``weeks`` weeks before ``WEEK`` (Poisson calls drawn with ``seed``), ``agents``
+    agents (bank, shop or both)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "site.json").write_text(
         json.dumps({"name": "Tiny", "tz": TZ, "country": "DE", "subdiv": "BE"})
@@ -48,7 +49,7 @@ def write_site(folder: Path, *, agents: int = 8, weeks: int = 3) -> Path:
             f"A{i + 1},{skills[i % 4]},8,20,5,,,,,junior,{18 + i % 3}.00\n" for i in range(agents)
         )
     )
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
     lines = ["project,ts,calls,aht_s"]
     first = WEEK - dt.timedelta(days=7 * weeks)
     for d in range(7 * weeks):

@@ -19,8 +19,10 @@ task draws the same numbers wherever it runs.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -87,6 +89,8 @@ class TaskFailure:
     error: str
     skipped: bool = False
     trace: str = ""
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    """The exception itself (None if skipped), for callers that re-raise it."""
 
     def __str__(self) -> str:
         what = "skipped" if self.skipped else "failed"
@@ -155,6 +159,7 @@ class _Failed:
     error: str
     trace: str = ""
     upstream: str | None = None
+    exception: BaseException | None = None
 
 
 def _timed(
@@ -179,10 +184,18 @@ def _timed(
     try:
         out = fn(*args, **kwargs)
     except Exception as exc:
-        return _Failed(
-            key, f"{type(exc).__name__}: {exc}", _trace(exc)
-        ), time.perf_counter() - clock
+        failed = _Failed(key, f"{type(exc).__name__}: {exc}", _trace(exc), exception=_portable(exc))
+        return failed, time.perf_counter() - clock
     return out, time.perf_counter() - clock
+
+
+def _portable(exc: BaseException) -> BaseException | None:
+    """``exc`` if it survives pickling (it travels from a worker), else None."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return None
+    return exc
 
 
 def _trace(exc: BaseException) -> str:
@@ -238,7 +251,12 @@ def _result(
         if isinstance(value, _Failed):
             failures.append(
                 TaskFailure(
-                    task.key, task.about, value.error, value.upstream is not None, value.trace
+                    task.key,
+                    task.about,
+                    value.error,
+                    value.upstream is not None,
+                    value.trace,
+                    value.exception,
                 )
             )
         else:
@@ -280,10 +298,13 @@ def _dask(
         name: client.scatter(value, broadcast=False, hash=False) for name, value in shared.items()
     }
     futures: dict[str, Future[Any]] = {}
+    # a task's Dask key is its key and this batch's token: batches running at once on one
+    # cluster (e.g. two sites' plan runs, each with a task "forecast/bank") never share a key
+    token = uuid.uuid4().hex[:12]
     for task in tasks:
         # futures inside the argument tuple and dict are resolved by Dask before the call
         futures[task.key] = client.submit(
-            _timed, *_call(task, futures, scattered), key=task.key, pure=False
+            _timed, *_call(task, futures, scattered), key=f"{task.key}#{token}", pure=False
         )
     by_future = {f.key: k for k, f in futures.items()}
     outputs: dict[str, tuple[Any, float]] = {}

@@ -9,9 +9,12 @@ scheduler. Sites are the sub-folders of ``root`` that hold a ``projects.csv`` (e
 - A site's weeks run in order (week 2 is warm-started from what week 1 published); different
   sites run in parallel.
 - A site-week's seed is ``seed_for("<site>/<week>", seed)``: the same plan wherever it runs.
-- A task is one site-week's whole plan run: the run stores its results in one transaction at
-  its end, so its steps stay together (finer tasks would have to hand frames through the
-  database). A sweep (``wfm.batch.sweep``) splits finer, by scenario and project.
+- A site-week is a task that runs one plan run (sync → forecast → requirements → schedule →
+  simulation → loop → economics → store, stored in one transaction at its end). On a Dask
+  worker it hands its per-project work to the same cluster (``worker_client``): one task per
+  project's forecast and one per project's staffing, as ``PlanRunner`` does serially
+  elsewhere; the schedule is the site-week's own. A sweep (``wfm.batch.sweep``) splits by
+  scenario, project and simulation replications.
 - Faults: a site-week that fails is reported with its key and input and its later weeks are
   skipped; the other sites finish. A worker killed mid-run has its task retried by Dask: the
   retry finds the killed run ``running`` with the same inputs, marks it failed and plans
@@ -99,6 +102,17 @@ def site_db_url(template: str | None, site: str, out: Path) -> str:
     return template.replace("{site}", site)
 
 
+def _on_a_worker() -> bool:
+    """Whether this runs as a task on a Dask worker."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 def _task(
     data: str, week: dt.date, db_url: str, out: str | None, options: Mapping[str, Any], _: Any
 ) -> SiteWeekResult:
@@ -106,14 +120,20 @@ def _task(
     from wfm.services._db import open_database
     from wfm.services.replan import ReplanOptions, replan
 
+    replan_options = ReplanOptions(
+        data=Path(data), week=week, out=None if out is None else Path(out), **options
+    )
     engine = open_database(db_url)
     try:
-        r = replan(
-            engine,
-            ReplanOptions(
-                data=Path(data), week=week, out=None if out is None else Path(out), **options
-            ),
-        )
+        if _on_a_worker():
+            from distributed import worker_client
+
+            # the plan run's forecast and staffing tasks go to the same cluster (this task
+            # leaves its worker's thread pool while it waits for them)
+            with worker_client() as client:
+                r = replan(engine, replan_options, client=client)
+        else:
+            r = replan(engine, replan_options)
     finally:
         engine.dispose()
     return SiteWeekResult(

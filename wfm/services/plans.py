@@ -48,7 +48,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from wfm import __version__, contracts
+from wfm.batch import Task, run_graph
 from wfm.db import repositories as repo
 from wfm.db.tables import (
     AgentRow,
@@ -95,11 +96,16 @@ __all__ = [
     "erlang_sl",
     "fail_interrupted_runs",
     "failing_projects",
+    "forecast_project",
     "get_plan",
     "json_records",
     "plan_rows",
     "raise_requirements",
+    "staff_project",
 ]
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -603,6 +609,37 @@ def erlang_sl(requirements: pd.DataFrame, demand: pd.DataFrame) -> dict[str, flo
     return out
 
 
+def forecast_project(
+    history: pd.DataFrame, tz: str, model: str, *, horizon_days: int, week: dt.date
+) -> tuple[pd.DataFrame, str, dict[str, str]]:
+    """One project's forecast (a plan run's task): the days from ``week`` on of a
+    ``horizon_days`` forecast after its history, the model's name and the models chosen.
+    Forecasts are per project, so this equals the project's rows of a joint forecast."""
+    result = forecast(history, tz=tz, model=model, horizon_days=max(1, horizon_days))
+    start = pd.Timestamp(dt.datetime.combine(week, dt.time()), tz=tz)
+    demand = result.demand[result.demand["ts"] >= start].reset_index(drop=True)
+    return demand, result.model, dict(result.chosen)
+
+
+def staff_project(demand: pd.DataFrame, project: Project, tz: str) -> pd.DataFrame:
+    """One project's requirements (a plan run's task): Erlang per interval at its contract's
+    targets (``wfm.services.staffing.whatif``'s base), REQUIREMENTS columns."""
+    result = whatif(demand, {project.project: project}, tz=tz, scenario=Scenario())
+    columns = [c.name for c in contracts.REQUIREMENTS.columns]
+    return result.scenario_requirements[columns].reset_index(drop=True)
+
+
+def _run_tasks(tasks: Sequence[Task], client: Client | None) -> Mapping[str, Any]:
+    """Run a step's tasks (serially, or on ``client``); the first failure is raised as the
+    exception its task raised."""
+    batch = run_graph(tasks, client=client)
+    for failure in batch.failures:
+        if failure.exception is not None:
+            raise failure.exception
+        raise RuntimeError(str(failure))
+    return batch.results
+
+
 class PlanRunner:
     """Runs plans in the background, one at a time, on ``engine``'s data in zone ``tz``.
 
@@ -611,10 +648,12 @@ class PlanRunner:
     next start). ``create`` records a run and ``run`` runs it in the calling thread (the
     nightly batch); ``find_done`` finds a done run of the same inputs."""
 
-    def __init__(self, engine: sa.Engine, *, tz: str) -> None:
+    def __init__(self, engine: sa.Engine, *, tz: str, client: Client | None = None) -> None:
         check_tz(tz)
         self.engine = engine
         self.tz = tz
+        self.client = client
+        """A Dask client for the per-project forecast and staffing tasks (None: serially)."""
         self._queue: queue.Queue[tuple[int, PlanRequest, _Scope] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -814,15 +853,23 @@ class PlanRunner:
 
     def _forecast(self, work: _Work, request: PlanRequest, scope: _Scope) -> None:
         assert work.history is not None
-        result = forecast(
-            work.history,
-            tz=self.tz,
-            model=request.forecast_model,
-            horizon_days=scope.horizon_days,
-        )
-        start, end = _span(request.week, request.days, self.tz)
-        demand = result.demand
-        demand = demand[(demand["ts"] >= start) & (demand["ts"] < end)].reset_index(drop=True)
+        end = request.week + dt.timedelta(days=request.days - 1)
+        tasks = []
+        for name, part in work.history.groupby("project", sort=True):
+            last = pd.Timestamp(part["ts"].max()).tz_convert(self.tz).date()
+            tasks.append(
+                Task(
+                    key=f"forecast/{name}",
+                    fn=forecast_project,
+                    args=(part.reset_index(drop=True), self.tz, request.forecast_model),
+                    kwargs={"horizon_days": (end - last).days, "week": request.week},
+                    about=f"project {name}, {len(part)} history rows",
+                )
+            )
+        done = _run_tasks(tasks, self.client)
+        parts = [done[task.key] for task in tasks]
+        demand = pd.concat([d for d, _, _ in parts], ignore_index=True)
+        demand = demand[demand["ts"] < _span(request.week, request.days, self.tz)[1]]
         if demand.empty:
             raise InputError(
                 f"week: the forecast has no open interval on the planned days from "
@@ -830,22 +877,26 @@ class PlanRunner:
                 field="week",
                 expected="days on which a planned project opens",
             )
-        work.demand = demand
-        work.forecast_model = result.model
-        work.chosen = dict(result.chosen)
+        work.demand = demand.reset_index(drop=True)
+        models = {m for _, m, _ in parts}
+        work.forecast_model = models.pop() if len(models) == 1 else request.forecast_model
+        work.chosen = {k: v for _, _, chosen in parts for k, v in chosen.items()}
 
     def _requirements(self, work: _Work, request: PlanRequest, scope: _Scope) -> None:
         assert work.demand is not None
         demand = work.demand[["project", "ts", "calls", "aht_s"]]
-        planned = {str(p) for p in demand["project"].unique()}
-        result = whatif(
-            demand,
-            {p: work.projects[p] for p in planned},
-            tz=self.tz,
-            scenario=Scenario(),
-        )
-        columns = [c.name for c in contracts.REQUIREMENTS.columns]
-        work.requirements = result.scenario_requirements[columns].reset_index(drop=True)
+        tasks = [
+            Task(
+                key=f"staff/{name}",
+                fn=staff_project,
+                args=(part.reset_index(drop=True), work.projects[str(name)], self.tz),
+                about=f"project {name}, {len(part)} intervals",
+            )
+            for name, part in demand.groupby("project", sort=True)
+        ]
+        done = _run_tasks(tasks, self.client)
+        requirements = pd.concat([done[task.key] for task in tasks], ignore_index=True)
+        work.requirements = requirements
         work.erlang = work.requirements
 
     def _schedule(self, work: _Work, request: PlanRequest, scope: _Scope) -> None:

@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,9 @@ from wfm.services.plans import (
 from wfm.services.reports import PlanArtifacts, write_client_reports, write_report_html
 from wfm.services.schedules import Publication, publish_run
 from wfm.services.sitedata import SiteData, load_site_data
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -276,11 +279,16 @@ def _read_pins(path: Path, tz: str) -> pd.DataFrame:
 
 
 def replan(
-    engine: sa.Engine, options: ReplanOptions, *, progress: PlanProgress | None = None
+    engine: sa.Engine,
+    options: ReplanOptions,
+    *,
+    progress: PlanProgress | None = None,
+    client: Client | None = None,
 ) -> ReplanResult:
     """Plan ``options.week`` from site folder ``options.data`` (see the module docstring).
     Bad input raises ``InputError`` before anything is stored; a plan run that fails raises
-    ``PlanFailedError`` (stored: the run's failure only)."""
+    ``PlanFailedError`` (stored: the run's failure only). ``client``: a Dask client for the
+    run's per-project forecast and staffing tasks (None: serially)."""
     clock = time.perf_counter()
     request = options.request()
     data = Path(options.data)
@@ -293,7 +301,7 @@ def replan(
     sync = sync_site_folder(engine, data, site)
     timings["sync"] = time.perf_counter() - clock
 
-    runner = PlanRunner(engine, tz=tz)
+    runner = PlanRunner(engine, tz=tz, client=client)
     inputs_hash = runner.inputs_hash(request, pins=pins)
     view = runner.find_done(inputs_hash) or runner.published_from_same_inputs(request, pins=pins)
     reused = view is not None
