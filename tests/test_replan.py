@@ -420,3 +420,36 @@ def test_cli_prints_the_loop_and_names_the_failing_projects(
     failing = err.strip().splitlines()[-1]
     assert failing.startswith("wfm: plan 1 misses the SL target (lower 95 % bound) for:")
     assert "bank" in failing or "shop" in failing
+
+
+def test_per_project_forecast_and_staffing_tasks_equal_the_joint_run(tmp_path: Path) -> None:
+    """The plan run's per-project tasks give exactly what one joint call gives."""
+    from wfm.services.forecasting import forecast
+    from wfm.services.plans import forecast_project, staff_project
+    from wfm.services.sitedata import load_projects
+    from wfm.services.staffing import Scenario, whatif
+
+    data = _site(tmp_path / "site")
+    history = contracts.read_frame_csv(data / "history.csv", contracts.HISTORY, tz=TZ)
+    projects = load_projects(data)
+    joint = forecast(history, tz=TZ, model="auto", horizon_days=7)
+    start = pd.Timestamp("2026-04-27", tz=TZ)
+    expected = joint.demand[joint.demand["ts"] >= start].reset_index(drop=True)
+    parts = [
+        forecast_project(part.reset_index(drop=True), TZ, "auto", horizon_days=7, week=WEEK)
+        for _, part in history.groupby("project", sort=True)
+    ]
+    got = pd.concat([d for d, _, _ in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert {k: v for _, _, c in parts for k, v in c.items()} == dict(joint.chosen)
+    demand = expected[["project", "ts", "calls", "aht_s"]]
+    columns = [c.name for c in contracts.REQUIREMENTS.columns]
+    together = whatif(demand, projects, tz=TZ, scenario=Scenario()).scenario_requirements
+    apart = pd.concat(
+        [
+            staff_project(part.reset_index(drop=True), projects[str(name)], TZ)
+            for name, part in demand.groupby("project", sort=True)
+        ],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(apart, together[columns].reset_index(drop=True), check_exact=True)
