@@ -164,7 +164,11 @@ def write_section(out: Path, text: str) -> None:
 
 
 def _kind(key: str) -> str:
-    return key.rsplit("/", 1)[1]
+    """``staff``, ``simulate``, ``simulate chunk`` or ``economics`` from a task key."""
+    parts = key.split("/")
+    if len(parts) == 4:  # <scenario>/<project>/simulate/<i>
+        return "simulate chunk"
+    return parts[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +258,10 @@ def section(
     by_kind: dict[str, list[float]] = {}
     for key, s in seconds.items():
         by_kind.setdefault(_kind(key), []).append(s)
+    scenarios = len(serial.scenarios)
+    per_scenario = ", ".join(
+        f"{len(v) // scenarios} {k}" for k, v in sorted(by_kind.items()) if len(v) >= scenarios
+    )
     speedup = serial.batch.wall_s / on_dask.batch.wall_s
     met = "met" if speedup >= GOAL else "not met"
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -271,9 +279,10 @@ def section(
         f"(150 agents, 5 projects), the demand week of {serial.week} (the history's last full "
         f"week), {len(serial.scenarios)} scenarios — the grid below; the same as "
         f"`wfm sweep --data data/samples --grid grid.yaml --replications {serial.replications}` "
-        f"without and with `--workers {n}` — {serial.batch.tasks} tasks (per scenario: 5 "
-        f"staffing, 4 simulations of the week with {serial.replications} replications each, "
-        "1 economics). One process runs both: serially, and on a `LocalCluster` of "
+        f"without and with `--workers {n}` — {serial.batch.tasks} tasks (per scenario: "
+        f"{per_scenario}; each simulation replays the week {serial.replications} times, "
+        f"{serial.chunk_replications} replications per task at most). One process runs both: "
+        "serially, and on a `LocalCluster` of "
         f"{n} worker processes with one thread each (`batch_client({n})`, workers without "
         "Dask's statistical profiler, as `wfm sweep` starts them), alternately, "
         f"{args.repeats} times each, after a warm-up of each (kernels loaded, workers started; "

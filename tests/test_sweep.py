@@ -6,8 +6,10 @@ modifiers push them (more calls need at least as many agent-hours; a higher SL t
 least the Erlang SL and more simulated SL); the synthetic schedule covers exactly the required
 agents; the economics add up (margin = revenue − cost, cost = paid hours × the agents' mean
 rate, recomputed here); the same sweep serially and on a LocalCluster of 2 processes gives equal
-frames; a scenario that fails at run time is reported with its key and input while the others
-finish; files written by key are byte-identical after a second run; the CLI's exit codes.
+frames; simulations split into chunk tasks of replications give the same frames, bit for bit,
+as in one task (serially and on the cluster), and a failed chunk is reported by its key; a
+scenario that fails at run time is reported with its key and input while the others finish;
+files written by key are byte-identical after a second run; the CLI's exit codes.
 """
 
 from __future__ import annotations
@@ -284,11 +286,62 @@ def test_serial_and_a_local_cluster_of_two_processes_give_equal_results(
             seed=3,
             progress=lambda d, t, k: done.append(d),
         )
+        # the simulations in chunks of 3 + 1 replications, combined on the cluster
+        chunked = sweep(site, GRID, client=client, replications=4, seed=3, chunk_replications=3)
     assert on_dask.batch.ran_on.startswith("tcp://") and on_dask.batch.workers == 2
     assert sorted(done) == list(range(1, on_dask.batch.tasks + 1))
     pd.testing.assert_frame_equal(on_dask.summary, serial.summary, check_exact=True)
     pd.testing.assert_frame_equal(on_dask.by_project, serial.by_project, check_exact=True)
     assert on_dask.failures == serial.failures == ()
+    assert chunked.batch.tasks == len(GRID) * (2 + 2 * 3 + 1) and chunked.ok
+    pd.testing.assert_frame_equal(chunked.summary, serial.summary, check_exact=True)
+    pd.testing.assert_frame_equal(chunked.by_project, serial.by_project, check_exact=True)
+
+
+def test_simulations_in_chunks_give_the_same_results_bit_for_bit(site: Path) -> None:
+    """10 replications in one task, in 2 chunk tasks of 5 and in 4 + 4 + 2: equal frames —
+    the seed comes from the ``…/simulate`` key and replication r always draws the r-th stream."""
+    scenarios = GRID[:2]
+    runs = {
+        c: sweep(site, scenarios, replications=10, seed=3, chunk_replications=c) for c in (10, 5, 4)
+    }
+    one, halves = runs[10], runs[5]
+    assert one.batch.tasks == 2 * 5 and halves.batch.tasks == 2 * (2 + 2 * 3 + 1)
+    assert runs[4].batch.tasks == 2 * (2 + 2 * 4 + 1)
+    assert halves.chunk_replications == 5 and all(r.ok for r in runs.values())
+    needs = halves.batch.dependencies
+    assert needs["base/bank/simulate/1"] == ("base/bank/staff",)
+    assert needs["base/bank/simulate"] == (
+        "base/bank/staff",
+        "base/bank/simulate/0",
+        "base/bank/simulate/1",
+    )
+    assert "base/bank/simulate/0" not in one.batch.dependencies
+    for r in (halves, runs[4]):
+        pd.testing.assert_frame_equal(r.summary, one.summary, check_exact=True)
+        pd.testing.assert_frame_equal(r.by_project, one.by_project, check_exact=True)
+    with pytest.raises(InputError, match="chunk_replications"):
+        sweep(site, scenarios, replications=10, chunk_replications=0)
+
+
+def test_a_failed_chunk_is_reported_by_its_key(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wfm.services.simulation import simulate_chunk as real
+
+    def second_half_of_shop_fails(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["first"] == 2 and str(args[0]["project"].iloc[0]) == "shop":
+            raise RuntimeError("worker trouble")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("wfm.batch.sweep.simulate_chunk", second_half_of_shop_fails)
+    r = sweep(site, GRID[:1], replications=4, seed=3, chunk_replications=2)
+    failed = [f.key for f in r.failures if not f.skipped]
+    skipped = sorted(f.key for f in r.failures if f.skipped)
+    assert failed == ["base/shop/simulate/1"]
+    assert skipped == ["base/economics", "base/shop/simulate"]
+    rows = _rows(r.by_project, "scenario", "project")
+    assert rows[("base", "shop")]["failed"] == "simulate/1"
+    assert rows[("base", "bank")]["failed"] == "" and np.isfinite(rows[("base", "bank")]["sl"])
+    assert _rows(r.summary, "scenario")["base"]["n_failed_projects"] == 1
 
 
 def test_a_scenario_that_fails_at_run_time_is_reported_and_the_others_finish(

@@ -1927,6 +1927,16 @@ def sweep_command(
     replications: Annotated[
         int, typer.Option(min=2, max=200, help="Simulation replications per project.")
     ] = 10,
+    chunk_replications: Annotated[
+        int,
+        typer.Option(
+            "--chunk-replications",
+            min=1,
+            max=200,
+            help="Replications per simulation task (more: split into chunk tasks; the results "
+            "do not depend on it).",
+        ),
+    ] = 25,
     seed: Annotated[int, typer.Option(min=0, help="Base seed (each task's: from its key).")] = 0,
     week: Annotated[
         str | None,
@@ -1953,6 +1963,7 @@ def sweep_command(
             client=client,
             week=monday,
             replications=replications,
+            chunk_replications=chunk_replications,
             seed=seed,
             out=out,
             progress=bar.update,

@@ -21,7 +21,14 @@ scenario, the tasks are (keys are stable: they name the scenario and the project
    the target? A synthetic schedule puts exactly the required agents on the project in each
    interval (agents dedicated to the project, one work segment per run of intervals) and the
    ACD simulator (``wfm.services.simulation.simulate_plan``) replays the week
-   ``replications`` times with the seed ``seed_for(key, seed)``; its summary row comes back;
+   ``replications`` times with the seed ``seed_for(key, seed)``; its summary row comes back.
+   With more replications than ``chunk_replications`` (``CHUNK_REPLICATIONS`` by default) the
+   replications run as
+   chunk tasks ``"<scenario>/<project>/simulate/<i>"`` (replications ``i·chunk`` onwards,
+   raw statistics: ``simulate_chunk``) and the ``…/simulate`` task combines them
+   (``combine_chunks``). The seed stays that of the ``…/simulate`` key and replication r
+   always draws from the r-th stream of that seed, so the result is the same, bit for bit,
+   whatever the chunking;
 3. ``"<scenario>/economics"`` — revenue, cost and margin per project with the engine
    ``wfm.economics.evaluate``, as ``wfm.services.economics.whatif_economics`` builds its
    inputs (productive hours = required agent-hours, paid = productive ÷ (1 − shrinkage), the
@@ -72,7 +79,13 @@ from wfm.errors import InputError
 from wfm.grid import Grid
 from wfm.services._files import write_csv_atomic, write_text_atomic
 from wfm.services.economics import changed_contracts, economics_frame, grade_rates
-from wfm.services.simulation import SimProjects, simulate_plan
+from wfm.services.simulation import (
+    SimProjects,
+    SimulationReport,
+    combine_chunks,
+    simulate_chunk,
+    simulate_plan,
+)
 from wfm.services.sitedata import load_site_data
 from wfm.services.staffing import (
     Scenario,
@@ -80,12 +93,13 @@ from wfm.services.staffing import (
     load_demand,
     whatif,
 )
-from wfm.sim import SimProject
+from wfm.sim import SimChunk, SimProject
 
 if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "CHUNK_REPLICATIONS",
     "MAX_SCENARIOS",
     "MODIFIERS",
     "PROJECT_COLUMNS",
@@ -101,6 +115,12 @@ __all__ = [
     "sweep_scenario",
     "write_sweep",
 ]
+
+CHUNK_REPLICATIONS = 25
+"""Replications per simulation task by default. A chunk task checks and prepares the plan
+again (about 45 ms on a week of the samples) and ten replications of a project's week take
+about 30 ms, so small numbers of replications run best as one task: measured on 4 scenarios
+of the samples with 10 replications, 2.17 s as one task per simulation, 2.99 s in chunks of 5."""
 
 MAX_SCENARIOS = 2000
 """The most scenarios one grid may hold."""
@@ -731,8 +751,8 @@ def synthetic_schedule(requirements: pd.DataFrame, *, interval_min: int) -> pd.D
     follows = np.zeros(n, dtype=bool)
     if n > 1:
         follows[1:] = (ts[1:] - ts[:-1]) == step
-    starts: list[pd.Timestamp] = []
-    ends: list[pd.Timestamp] = []
+    begins: list[npt.NDArray[np.intp]] = []
+    finals: list[npt.NDArray[np.intp]] = []
     names: list[str] = []
     width = len(str(int(agents.max()))) if n else 1
     for k in range(int(agents.max()) if n else 0):
@@ -744,17 +764,87 @@ def synthetic_schedule(requirements: pd.DataFrame, *, interval_min: int) -> pd.D
         next_on[:-1] = on[1:] & follows[1:]
         end = np.flatnonzero(on & ~next_on)
         name = f"{project}:{k + 1:0{width}d}"
-        starts.extend(ts[begin])
-        ends.extend(ts[end] + step)
+        begins.append(begin)
+        finals.append(end)
         names.extend([name] * len(begin))
+    # positions first, timestamps once (boxing a Timestamp per segment is slow)
+    first = np.concatenate(begins) if begins else np.zeros(0, dtype=np.intp)
+    last = np.concatenate(finals) if finals else np.zeros(0, dtype=np.intp)
     return pd.DataFrame(
         {
             "agent": names,
-            "start": pd.DatetimeIndex(starts, tz=ts.tz) if starts else ts[:0],
-            "end": pd.DatetimeIndex(ends, tz=ts.tz) if ends else ts[:0],
+            "start": ts[first],
+            "end": ts[last] + step if last.size else ts[:0],
             "activity": "work",
             "project": project,
         }
+    )
+
+
+@dataclass(frozen=True)
+class _SimInputs:
+    """What the simulation of one project for one scenario plays: the scenario's demand, the
+    synthetic schedule of the required agents, the agents' skills and the project."""
+
+    demand: pd.DataFrame
+    schedule: pd.DataFrame
+    agents: Mapping[str, Sequence[str]]
+    projects: SimProjects
+
+
+def _sim_inputs(
+    scenario: SweepScenario,
+    project: Project,
+    staffing: _Staffing,
+    demand: pd.DataFrame,
+    site: _Site,
+) -> _SimInputs | None:
+    """The simulation's inputs, or None when the project has no calls (nothing to simulate)."""
+    assert project.target is not None  # only projects with a service target are simulated
+    if staffing.calls <= 0.0:
+        return None
+    s = scenario.staffing
+    # the scenario's demand, scaled as the staffing service scales it
+    req = demand[["project", "ts"]].assign(
+        calls=demand["calls"].to_numpy(dtype=np.float64) * s.calls_scale,
+        aht_s=demand["aht_s"].to_numpy(dtype=np.float64) * s.aht_scale,
+        agents=staffing.agents,
+    )
+    schedule = synthetic_schedule(req, interval_min=site.interval_min)
+    agents = dict.fromkeys(dict.fromkeys(schedule["agent"]), (project.project,))
+    sim = SimProject(
+        project=project.project,
+        answer_within_s=(
+            s.answer_within_s if s.answer_within_s is not None else project.target.answer_within_s
+        ),
+        patience_s=s.patience_s or project.patience_s,
+        sl_target=s.sl_target or project.target.sl_target,
+        concurrency=project.concurrency,
+    )
+    return _SimInputs(
+        demand=req[["project", "ts", "calls", "aht_s"]],
+        schedule=schedule,
+        agents=agents,
+        projects=SimProjects(projects={project.project: sim}),
+    )
+
+
+def _no_calls(project: Project) -> _Simulated:
+    """No calls: the target is met (the convention of wfm.staffing)."""
+    return _Simulated(project.project, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, math.nan)
+
+
+def _simulated(project: Project, report: SimulationReport) -> _Simulated:
+    row = report.summary.iloc[0]
+    return _Simulated(
+        project=project.project,
+        offered=float(row["offered"]),
+        sl=float(row["sl"]),
+        sl_lo=float(row["sl_lo"]),
+        sl_hi=float(row["sl_hi"]),
+        abandon_rate=float(row["abandon_rate"]),
+        asa_s=float(row["asa_s"]),
+        occupancy=float(row["occupancy"]),
     )
 
 
@@ -767,48 +857,76 @@ def _simulate(
     replications: int,
     seed: int,
 ) -> _Simulated:
-    """Task 2: the ACD simulator on the synthetic schedule of the required agents."""
-    assert project.target is not None  # only projects with a service target are simulated
-    s = scenario.staffing
-    # the scenario's demand, scaled as the staffing service scales it
-    req = demand[["project", "ts"]].assign(
-        calls=demand["calls"].to_numpy(dtype=np.float64) * s.calls_scale,
-        aht_s=demand["aht_s"].to_numpy(dtype=np.float64) * s.aht_scale,
-        agents=staffing.agents,
-    )
-    if staffing.calls <= 0.0:  # no calls: the target is met (the convention of wfm.staffing)
-        return _Simulated(project.project, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, math.nan)
-    schedule = synthetic_schedule(req, interval_min=site.interval_min)
-    agents = dict.fromkeys(dict.fromkeys(schedule["agent"]), (project.project,))
-    sim = SimProject(
-        project=project.project,
-        answer_within_s=(
-            s.answer_within_s if s.answer_within_s is not None else project.target.answer_within_s
-        ),
-        patience_s=s.patience_s or project.patience_s,
-        sl_target=s.sl_target or project.target.sl_target,
-        concurrency=project.concurrency,
-    )
+    """Task 2 in one piece: the ACD simulator on the synthetic schedule of the required
+    agents, all replications."""
+    inputs = _sim_inputs(scenario, project, staffing, demand, site)
+    if inputs is None:
+        return _no_calls(project)
     report = simulate_plan(
-        req[["project", "ts", "calls", "aht_s"]],
-        schedule,
-        agents,
-        SimProjects(projects={project.project: sim}),
+        inputs.demand,
+        inputs.schedule,
+        inputs.agents,
+        inputs.projects,
         tz=site.tz,
         replications=replications,
         seed=seed,
     )
-    row = report.summary.iloc[0]
-    return _Simulated(
-        project=project.project,
-        offered=float(row["offered"]),
-        sl=float(row["sl"]),
-        sl_lo=float(row["sl_lo"]),
-        sl_hi=float(row["sl_hi"]),
-        abandon_rate=float(row["abandon_rate"]),
-        asa_s=float(row["asa_s"]),
-        occupancy=float(row["occupancy"]),
+    return _simulated(project, report)
+
+
+def _simulate_chunk(
+    scenario: SweepScenario,
+    project: Project,
+    staffing: _Staffing,
+    demand: pd.DataFrame,
+    site: _Site,
+    seed: int,
+    first: int,
+    count: int,
+) -> SimChunk | None:
+    """Task 2, one chunk: replications ``first`` … ``first + count - 1`` of the simulation
+    (raw statistics; None when the project has no calls)."""
+    inputs = _sim_inputs(scenario, project, staffing, demand, site)
+    if inputs is None:
+        return None
+    return simulate_chunk(
+        inputs.demand,
+        inputs.schedule,
+        inputs.agents,
+        inputs.projects,
+        tz=site.tz,
+        seed=seed,
+        first=first,
+        count=count,
     )
+
+
+def _combine_simulation(
+    scenario: SweepScenario,
+    project: Project,
+    staffing: _Staffing,
+    demand: pd.DataFrame,
+    site: _Site,
+    replications: int,
+    seed: int,
+    *chunks: SimChunk | None,
+) -> _Simulated:
+    """Task 2, combined: the chunks' replications in order, summarised — the same, bit for
+    bit, as ``_simulate`` with all replications at once."""
+    inputs = _sim_inputs(scenario, project, staffing, demand, site)
+    if inputs is None:
+        return _no_calls(project)
+    report = combine_chunks(
+        [c for c in chunks if c is not None],
+        inputs.demand,
+        inputs.schedule,
+        inputs.agents,
+        inputs.projects,
+        tz=site.tz,
+        replications=replications,
+        seed=seed,
+    )
+    return _simulated(project, report)
 
 
 def _economics(scenario: SweepScenario, site: _Site, *parts: _Staffing | _Simulated) -> _Economics:
@@ -871,8 +989,9 @@ class SweepRun:
 class SweepResult:
     """A sweep: ``summary`` (``SUMMARY_COLUMNS``, one row per scenario), ``by_project``
     (``PROJECT_COLUMNS``), the failed or skipped tasks (key, input, error), where it ran, the
-    demand week (its Monday), the site's time zone and interval, the simulation settings and
-    the files written (``write_sweep``)."""
+    demand week (its Monday), the site's time zone and interval, the simulation settings
+    (``chunk_replications``: replications per simulation task; the results do not depend on
+    it) and the files written (``write_sweep``)."""
 
     summary: pd.DataFrame
     by_project: pd.DataFrame
@@ -886,6 +1005,7 @@ class SweepResult:
     seed: int
     timings_s: Mapping[str, float] = field(default_factory=dict)
     files: Mapping[str, Path] = field(default_factory=dict)
+    chunk_replications: int = CHUNK_REPLICATIONS
 
     @property
     def ok(self) -> bool:
@@ -1001,6 +1121,15 @@ def _prepare(
     return _Site(tz, interval_min, projects, rates, settings), monday, per_project
 
 
+def _chunks(replications: int, chunk_replications: int) -> list[tuple[int, int]]:
+    """(first, count) of each chunk of a simulation: ``chunk_replications`` replications
+    each, in order, the last one the rest."""
+    return [
+        (first, min(chunk_replications, replications - first))
+        for first in range(0, replications, chunk_replications)
+    ]
+
+
 def _tasks(
     scenarios: Sequence[SweepScenario],
     site: _Site,
@@ -1008,6 +1137,7 @@ def _tasks(
     *,
     replications: int,
     seed: int,
+    chunk_replications: int,
 ) -> list[Task]:
     tasks: list[Task] = []
     for s in scenarios:
@@ -1027,22 +1157,44 @@ def _tasks(
             parts.append(Ref(staff_key))
             if project.target is not None:
                 sim_key = f"{s.name}/{p}/simulate"
-                tasks.append(
-                    Task(
-                        sim_key,
-                        _simulate,
-                        (
-                            s,
-                            project,
-                            Ref(staff_key),
-                            Shared(f"demand/{p}"),
-                            Shared("site"),
-                            replications,
-                            seed_for(sim_key, seed),
-                        ),
-                        about=f"{about}; project {p}; {replications} replications",
+                # the seed comes from the simulation's key, whatever the chunks
+                sim_seed = seed_for(sim_key, seed)
+                inputs = (s, project, Ref(staff_key), Shared(f"demand/{p}"), Shared("site"))
+                spans = _chunks(replications, chunk_replications)
+                if len(spans) == 1:
+                    tasks.append(
+                        Task(
+                            sim_key,
+                            _simulate,
+                            (*inputs, replications, sim_seed),
+                            about=f"{about}; project {p}; {replications} replications",
+                        )
                     )
-                )
+                else:
+                    for i, (first, count) in enumerate(spans):
+                        tasks.append(
+                            Task(
+                                f"{sim_key}/{i}",
+                                _simulate_chunk,
+                                (*inputs, sim_seed, first, count),
+                                about=f"{about}; project {p}; replications {first}…"
+                                f"{first + count - 1} of {replications}",
+                            )
+                        )
+                    tasks.append(
+                        Task(
+                            sim_key,
+                            _combine_simulation,
+                            (
+                                *inputs,
+                                replications,
+                                sim_seed,
+                                *(Ref(f"{sim_key}/{i}") for i in range(len(spans))),
+                            ),
+                            about=f"{about}; project {p}; {replications} replications "
+                            f"in {len(spans)} chunks",
+                        )
+                    )
                 parts.append(Ref(sim_key))
         tasks.append(
             Task(f"{s.name}/economics", _economics, (s, Shared("site"), *parts), about=about)
@@ -1060,9 +1212,12 @@ def sweep(
     seed: int = 0,
     out: Path | None = None,
     progress: BatchProgress | None = None,
+    chunk_replications: int = CHUNK_REPLICATIONS,
 ) -> SweepResult:
     """Staff, simulate and cost every scenario on the site's demand week (see the module
-    docstring); serially with ``client=None``, else on that Dask client. With ``out``, the
+    docstring); serially with ``client=None``, else on that Dask client. Each simulation runs
+    as tasks of at most ``chunk_replications`` replications, combined in one more task (one
+    task when they all fit in one chunk); the results do not depend on it. With ``out``, the
     results are written there (``write_sweep``). Bad input raises ``InputError`` before any
     task runs; a task that fails at run time is in ``failures``, with the tasks that needed
     it, and the other scenarios finish."""
@@ -1085,14 +1240,38 @@ def sweep(
         )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed: {seed!r} is not an integer >= 0", field="seed", expected=">= 0")
+    if (
+        isinstance(chunk_replications, bool)
+        or not isinstance(chunk_replications, int)
+        or chunk_replications < 1
+    ):
+        raise InputError(
+            f"chunk_replications: {chunk_replications!r} is not an integer >= 1",
+            field="chunk_replications",
+            expected="replications per simulation task, >= 1",
+        )
     site, monday, demand = _prepare(Path(data_dir), scenarios, week)
     projects = sorted(demand)
-    tasks = _tasks(scenarios, site, projects, replications=replications, seed=seed)
+    tasks = _tasks(
+        scenarios,
+        site,
+        projects,
+        replications=replications,
+        seed=seed,
+        chunk_replications=chunk_replications,
+    )
     t_prepare = time.perf_counter()
     shared: dict[str, object] = {"site": site} | {f"demand/{p}": f for p, f in demand.items()}
     batch = run_graph(tasks, client=client, shared=shared, progress=progress)
     t_run = time.perf_counter()
-    summary, by_project = _frames(scenarios, demand, site, batch.results, batch.failures)
+    summary, by_project = _frames(
+        scenarios,
+        demand,
+        site,
+        batch.results,
+        batch.failures,
+        _chunks(replications, chunk_replications),
+    )
     t_done = time.perf_counter()
     result = SweepResult(
         summary=summary,
@@ -1112,6 +1291,7 @@ def sweep(
         interval_min=site.interval_min,
         replications=replications,
         seed=seed,
+        chunk_replications=chunk_replications,
         timings_s={
             "prepare": t_prepare - clock,
             "run": t_run - t_prepare,
@@ -1141,8 +1321,15 @@ def _frames(
     site: _Site,
     results: Mapping[str, Any],
     failures: Sequence[TaskFailure],
+    spans: Sequence[tuple[int, int]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     failed = {f.key for f in failures if not f.skipped}
+    # a simulation in chunks: a chunk that failed fails it (the combining task is skipped)
+    sim_tasks = (
+        ("simulate", *(f"simulate/{i}" for i in range(len(spans))))
+        if len(spans) > 1
+        else ("simulate",)
+    )
     projects = sorted(demand)
     rows: list[dict[str, object]] = []
     summary: list[dict[str, object]] = []
@@ -1165,7 +1352,7 @@ def _frames(
             project = site.projects[p]
             staff = results.get(f"{s.name}/{p}/staff")
             sim = results.get(f"{s.name}/{p}/simulate")
-            broken = [k for k in (f"{s.name}/{p}/staff", f"{s.name}/{p}/simulate") if k in failed]
+            broken = [t for t in ("staff", *sim_tasks) if f"{s.name}/{p}/{t}" in failed]
             n_failed += bool(broken)
             row: dict[str, object] = dict.fromkeys(PROJECT_COLUMNS, math.nan)
             contract = changed.get(p, project.contract)
@@ -1175,7 +1362,7 @@ def _frames(
                 "kind": project.kind.value,
                 "billing": BillingModel(contract.billing).value,
                 "rate_eur": contract.rate_eur,
-                "failed": broken[0].rsplit("/", 1)[1] if broken else "",
+                "failed": broken[0] if broken else "",
             }
             if isinstance(staff, _Staffing):
                 row |= {

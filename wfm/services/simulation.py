@@ -21,6 +21,12 @@ The per-project summary (``SimulationReport.summary``) combines the engine's per
 the service level is the offered-weighted mean of the days, and its 95 % interval treats the
 days as independent strata (they are, within a replication, when the queue empties overnight;
 for a single day it is exactly the engine's interval across replications).
+
+The replications can be split into chunks that run anywhere (``simulate_chunk``: replications
+``first`` … ``first + count - 1``, raw statistics only) and be combined (``combine_chunks``)
+into the report ``simulate_plan`` gives with the same inputs, bit for bit: replication r always
+draws from the r-th child of the seed's ``SeedSequence``, and the frames are built from the
+chunks' statistics concatenated in replication order (see ``wfm.sim``).
 """
 
 from __future__ import annotations
@@ -40,7 +46,14 @@ from wfm.errors import InputError
 from wfm.grid import Grid, check_tz
 from wfm.services._files import RowSource, csv_record_lines, iso_text, write_csv_atomic
 from wfm.services.sitedata import _read_csv, site_tz
-from wfm.sim import SimProject, SimResult, simulate
+from wfm.sim import (
+    SimChunk,
+    SimProject,
+    SimResult,
+    combine_replications,
+    simulate,
+    simulate_replications,
+)
 
 __all__ = [
     "AGENTS_COLUMNS",
@@ -49,10 +62,13 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "HandleDist",
     "Progress",
+    "SimChunk",
     "SimProjects",
     "SimulationReport",
+    "combine_chunks",
     "load_sim_agents",
     "load_sim_projects",
+    "simulate_chunk",
     "simulate_files",
     "simulate_plan",
     "write_kpis_csv",
@@ -364,14 +380,18 @@ def _check_schedule(
         )
     starts = pd.DatetimeIndex(schedule["start"])
     ends = pd.DatetimeIndex(schedule["end"])
-    order = np.lexsort((np.asarray(starts.asi8), agent.to_numpy(dtype=object).astype(str)))
+    # the loops compare nanoseconds and read plain lists (boxing timestamps row by row is slow)
+    start_ns = starts.as_unit("ns").asi8.tolist()
+    end_ns = ends.as_unit("ns").asi8.tolist()
+    names = [str(a) for a in agent.tolist()]
+    order = np.lexsort((np.asarray(starts.as_unit("ns").asi8), np.array(names, dtype=str)))
     work_rows = (schedule["activity"].astype(str) == "work").to_numpy()
-    order = np.array([i for i in order if work_rows[i]], dtype=np.intp)
+    order = order[work_rows[order]]
     last: dict[str, int] = {}  # agent → position of the work segment ending last so far
-    for pos in (int(i) for i in order):
-        name = agent.iloc[pos]
+    for pos in order.tolist():
+        name = names[pos]
         before = last.get(name)
-        if before is not None and starts[pos] < ends[before]:
+        if before is not None and start_ns[pos] < end_ns[before]:
             raise src.error(
                 pos,
                 "start",
@@ -380,16 +400,16 @@ def _check_schedule(
                 f"until {ends[before].isoformat()} ({src.place(before)})",
                 "segments of one agent that do not overlap",
             )
-        if before is None or ends[pos] > ends[before]:
+        if before is None or end_ns[pos] > end_ns[before]:
             last[name] = pos
     keep = np.ones(len(schedule), dtype=bool)
     is_work = (schedule["activity"].astype(str) == "work").to_numpy()
     project = schedule["project"]
     known = set(projects.projects) | set(projects.skipped)
     skipped_hours: dict[str, float] = {}
-    for found in np.flatnonzero(is_work & project.notna().to_numpy()):
-        pos = int(found)
-        name, proj = agent.iloc[pos], str(project.iloc[pos])
+    project_at = project.tolist()
+    for pos in np.flatnonzero(is_work & project.notna().to_numpy()).tolist():
+        name, proj = names[pos], str(project_at[pos])
         if proj not in known:
             raise src.error(
                 pos,
@@ -407,7 +427,7 @@ def _check_schedule(
             )
         if proj in projects.skipped:
             keep[pos] = False
-            hours = (ends[pos] - starts[pos]).total_seconds() / 3600.0
+            hours = (end_ns[pos] - start_ns[pos]) / 1e9 / 3600.0
             skipped_hours[proj] = skipped_hours.get(proj, 0.0) + hours
     return schedule[keep].reset_index(drop=True), skipped_hours
 
@@ -536,6 +556,37 @@ def _summary(
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+def _engine_projects(projects: SimProjects) -> dict[str, SimProject]:
+    """The projects as the engine gets them: the projects file's concurrency (chat) goes with
+    each project."""
+    return {
+        name: replace(p, concurrency=projects.concurrency.get(name, p.concurrency))
+        for name, p in projects.projects.items()
+    }
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """A checked plan as the engine gets it (the same for a whole simulation, a chunk and the
+    combination of chunks)."""
+
+    demand: pd.DataFrame
+    schedule: pd.DataFrame
+    agents: Mapping[str, Sequence[str]]
+    projects: Mapping[str, SimProject]
+    interval_min: int
+
+
+def _engine(plan: _Plan, projects: SimProjects) -> _Engine:
+    return _Engine(
+        demand=plan.demand[["project", "ts", "calls", "aht_s"]],
+        schedule=plan.schedule,
+        agents=plan.agents,
+        projects=_engine_projects(projects),
+        interval_min=plan.interval_min,
+    )
+
+
 def _run(
     plan: _Plan,
     projects: SimProjects,
@@ -552,17 +603,14 @@ def _run(
     clock = time.perf_counter()
     if progress is not None:
         progress(1, _STEPS, f"simulating {replications} replications")
-    # the projects file's concurrency (chat) goes to the engine with each project
-    engine_projects = {
-        name: replace(p, concurrency=projects.concurrency.get(name, p.concurrency))
-        for name, p in projects.projects.items()
-    }
+    # wfm.sim.simulate is one chunk of all the replications, combined (one code path)
+    e = _engine(plan, projects)
     raw = simulate(
-        plan.demand[["project", "ts", "calls", "aht_s"]],
-        plan.schedule,
-        plan.agents,
-        engine_projects,
-        interval_min=plan.interval_min,
+        e.demand,
+        e.schedule,
+        e.agents,
+        e.projects,
+        interval_min=e.interval_min,
         replications=replications,
         seed=seed,
         handle_dist=handle_dist,
@@ -573,26 +621,81 @@ def _run(
     t_sim = time.perf_counter()
     if progress is not None:
         progress(2, _STEPS, "summarising")
+    report = _report(
+        raw,
+        plan,
+        projects,
+        tz=tz,
+        handle_dist=handle_dist,
+        short_abandon_s=short_abandon_s,
+        rate_cv=rate_cv,
+    )
+    t_done = time.perf_counter()
+    return replace(report, timings_s={"simulate": t_sim - clock, "summarise": t_done - t_sim})
+
+
+def _report(
+    raw: SimResult,
+    plan: _Plan,
+    projects: SimProjects,
+    *,
+    tz: str,
+    handle_dist: HandleDist,
+    short_abandon_s: float,
+    rate_cv: float | str,
+) -> SimulationReport:
+    """The report of the engine's result: KPIs and days of the projects with demand, the
+    summary and the plan's notes."""
     reported = sorted(set(plan.demand["project"].astype(str)))
     kpis = raw.kpis[raw.kpis["project"].isin(reported)].reset_index(drop=True)
     kpis = contracts.validate(kpis, contracts.KPIS, tz=tz)
     daily = raw.daily[raw.daily["project"].isin(reported)].reset_index(drop=True)
     result = replace(raw, kpis=kpis, daily=daily)
     summary = _summary(result, projects.projects, plan.agents)
-    t_done = time.perf_counter()
     return SimulationReport(
         result=result,
         summary=summary,
         tz=tz,
         interval_min=plan.interval_min,
-        replications=replications,
-        seed=seed,
+        replications=raw.replications,
+        seed=raw.seed,
         handle_dist=handle_dist,
         short_abandon_s=short_abandon_s,
         rate_cv=rate_cv,
         notes=plan.notes,
-        timings_s={"simulate": t_sim - clock, "summarise": t_done - t_sim},
     )
+
+
+def _checked_plan(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: SimProjects | Mapping[str, SimProject],
+    tz: str,
+) -> tuple[_Plan, SimProjects]:
+    """The plan given as frames, checked (see ``simulate_plan``), and its projects."""
+    check_tz(tz)
+    sims = projects if isinstance(projects, SimProjects) else SimProjects(projects=projects)
+    for name, p in sims.projects.items():
+        if p.sl_target is None:
+            raise InputError(
+                f"projects: {name!r} has no sl_target", field="sl_target", expected="a share"
+            )
+    skills = {str(a): tuple(str(s) for s in v) for a, v in agents.items()}
+    every = set(sims.projects) | set(sims.skipped)
+    for agent, held in skills.items():
+        unknown = [s for s in held if s not in every]
+        if unknown:
+            raise InputError(
+                f"agents: agent {agent}: unknown project {unknown[0]!r}",
+                field="skills",
+                row=agent,
+                expected="projects of the projects mapping",
+            )
+    d = contracts.validate(demand, contracts.HISTORY, tz=tz).reset_index(drop=True)
+    s = contracts.validate(schedule, contracts.SCHEDULE, tz=tz).reset_index(drop=True)
+    plan = _plan(d, RowSource("demand"), s, RowSource("schedule"), skills, "the agents", sims, tz)
+    return plan, sims
 
 
 def simulate_plan(
@@ -616,27 +719,7 @@ def simulate_plan(
     ``sl_target``). Errors name the frame's row (0-based position). See ``simulate_files``."""
     clock = time.perf_counter()
     _check_options(replications, seed, handle_dist)
-    check_tz(tz)
-    sims = projects if isinstance(projects, SimProjects) else SimProjects(projects=projects)
-    for name, p in sims.projects.items():
-        if p.sl_target is None:
-            raise InputError(
-                f"projects: {name!r} has no sl_target", field="sl_target", expected="a share"
-            )
-    skills = {str(a): tuple(str(s) for s in v) for a, v in agents.items()}
-    every = set(sims.projects) | set(sims.skipped)
-    for agent, held in skills.items():
-        unknown = [s for s in held if s not in every]
-        if unknown:
-            raise InputError(
-                f"agents: agent {agent}: unknown project {unknown[0]!r}",
-                field="skills",
-                row=agent,
-                expected="projects of the projects mapping",
-            )
-    d = contracts.validate(demand, contracts.HISTORY, tz=tz).reset_index(drop=True)
-    s = contracts.validate(schedule, contracts.SCHEDULE, tz=tz).reset_index(drop=True)
-    plan = _plan(d, RowSource("demand"), s, RowSource("schedule"), skills, "the agents", sims, tz)
+    plan, sims = _checked_plan(demand, schedule, agents, projects, tz)
     t_check = time.perf_counter()
     report = _run(
         plan,
@@ -651,6 +734,103 @@ def simulate_plan(
         progress=progress,
     )
     timings = {"check": t_check - clock, **report.timings_s, "total": time.perf_counter() - clock}
+    return replace(report, timings_s=timings)
+
+
+def simulate_chunk(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: SimProjects | Mapping[str, SimProject],
+    *,
+    tz: str,
+    seed: int = 1,
+    first: int = 0,
+    count: int,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    short_abandon_s: float = 0.0,
+    rate_cv: float | str = 0.0,
+) -> SimChunk:
+    """Replications ``first`` … ``first + count - 1`` of ``simulate_plan`` with the same
+    inputs and options: their raw statistics (``wfm.sim.SimChunk``: small, picklable, no
+    frames). The plan is checked as ``simulate_plan`` checks it. ``combine_chunks`` makes
+    the report from chunks covering 0 … R − 1."""
+    _check_options(2, seed, handle_dist)
+    plan, sims = _checked_plan(demand, schedule, agents, projects, tz)
+    e = _engine(plan, sims)
+    return simulate_replications(
+        e.demand,
+        e.schedule,
+        e.agents,
+        e.projects,
+        interval_min=e.interval_min,
+        seed=seed,
+        first=first,
+        count=count,
+        handle_dist=handle_dist,
+        handle_cv=handle_cv,
+        rate_cv=rate_cv,
+        short_abandon_s=short_abandon_s,
+    )
+
+
+def combine_chunks(
+    chunks: Sequence[SimChunk],
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: SimProjects | Mapping[str, SimProject],
+    *,
+    tz: str,
+    replications: int,
+    seed: int = 1,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    short_abandon_s: float = 0.0,
+    rate_cv: float | str = 0.0,
+) -> SimulationReport:
+    """The report of ``simulate_plan(..., replications=replications, seed=seed)`` (KPIs,
+    days, agents, summary, notes; equal bit for bit) from ``simulate_chunk`` results, in any
+    order. ``InputError`` (field ``chunks`` or ``seed``) unless the chunks cover replications
+    0 … ``replications`` − 1 exactly once and were simulated with this seed from these
+    inputs and options (each chunk carries a fingerprint of them)."""
+    clock = time.perf_counter()
+    _check_options(replications, seed, handle_dist)
+    plan, sims = _checked_plan(demand, schedule, agents, projects, tz)
+    t_check = time.perf_counter()
+    e = _engine(plan, sims)
+    raw = combine_replications(
+        chunks,
+        e.demand,
+        e.schedule,
+        e.agents,
+        e.projects,
+        interval_min=e.interval_min,
+        replications=replications,
+        seed=seed,
+        handle_dist=handle_dist,
+        handle_cv=handle_cv,
+        rate_cv=rate_cv,
+        short_abandon_s=short_abandon_s,
+    )
+    t_sim = time.perf_counter()
+    report = _report(
+        raw,
+        plan,
+        sims,
+        tz=tz,
+        handle_dist=handle_dist,
+        short_abandon_s=short_abandon_s,
+        rate_cv=rate_cv,
+    )
+    t_done = time.perf_counter()
+    timings = {
+        "check": t_check - clock,
+        "combine": t_sim - t_check,
+        "summarise": t_done - t_sim,
+        "total": t_done - clock,
+    }
     return replace(report, timings_s=timings)
 
 

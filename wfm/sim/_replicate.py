@@ -9,15 +9,24 @@ occupancy is carried load ÷ (agents × concurrency)). Replications use
 independent streams from one ``numpy.random.SeedSequence`` (``spawn``), so the same seed gives
 the same frames bit for bit, and two plans compared with one seed share their random numbers
 (common random numbers: the arrivals, handle times and patience of replication r are the same).
+
+Replications can be split: ``simulate_replications`` runs replications ``first`` … ``first +
+count - 1`` (replication r draws from ``SeedSequence(seed, spawn_key=(r,))``, the r-th child
+``spawn`` gives) and returns their raw statistics (``SimChunk``); ``combine_replications``
+builds the frames from chunks covering 0 … R − 1, concatenated in replication order. Each
+replication's statistics depend only on the inputs, the seed and r, and the frames only on
+the concatenated statistics, so any chunking gives the frames of ``simulate`` bit for bit —
+``simulate`` itself is one chunk of all R replications, combined.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numba
 import numpy as np
@@ -34,7 +43,14 @@ HandleDist = Literal["exponential", "lognormal"]
 Routing = Literal["priority", "longest_wait"]
 PatienceDist = Literal["exponential", "lognormal", "fixed"]
 
-__all__ = ["SimProject", "SimResult", "simulate"]
+__all__ = [
+    "SimChunk",
+    "SimProject",
+    "SimResult",
+    "combine_replications",
+    "simulate",
+    "simulate_replications",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +403,374 @@ def _overlap(
     return out
 
 
+@dataclass(frozen=True)
+class SimChunk:
+    """Replications ``first`` … ``first + count - 1`` of one simulation, as raw statistics
+    (small and picklable: no call records). Replication r draws from the stream
+    ``SeedSequence(seed, spawn_key=(r,))`` — the r-th child of ``SeedSequence(seed).spawn``,
+    the one ``simulate`` gives it — so chunks run anywhere and combined in replication order
+    (``combine_replications``) give the frames of one ``simulate`` call bit for bit.
+    ``fingerprint`` is a SHA-256 of everything the draws and the frames depend on (the
+    prepared inputs and the options), checked when chunks are combined.
+
+    Per replication (axis 0): ``counts`` (calls offered, answered, abandoned and answered
+    within the threshold: whole numbers, stored exactly in the narrowest unsigned integer type
+    that holds them, to keep the chunk small) and ``seconds`` (wait and queue seconds) ×
+    project × interval — together ``stats`` —, ``occ_busy`` busy seconds of the project's
+    holders within their available time × project × interval, and per agent busy and overrun
+    seconds (``agent_busy``, ``agent_overrun``)."""
+
+    first: int
+    count: int
+    seed: int
+    fingerprint: str
+    counts: npt.NDArray[np.unsignedinteger[Any]]
+    seconds: FloatArray
+    occ_busy: FloatArray
+    agent_busy: FloatArray
+    agent_overrun: FloatArray
+
+    @property
+    def stop(self) -> int:
+        """One past the last replication of the chunk."""
+        return self.first + self.count
+
+    @property
+    def stats(self) -> FloatArray:
+        """Offered, answered, abandoned, within, wait seconds, queue seconds (replication × 6 ×
+        project × interval), as the engine computed them (the counts back in float64,
+        exactly)."""
+        return np.concatenate([self.counts.astype(np.float64), self.seconds], axis=1)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Checked and prepared inputs of one simulation (shared by every public entry point)."""
+
+    inp: _Inputs
+    row_cv: FloatArray | float
+    handle_dist: HandleDist
+    handle_cv: float
+    short_abandon_s: float
+    routing: Routing
+    offsets: FloatArray  # interval starts, seconds from t0
+    avail: FloatArray  # available seconds, agent × interval
+    fingerprint: str
+
+
+def _setup(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: Mapping[str, SimProject],
+    *,
+    interval_min: int,
+    seed: int,
+    handle_dist: HandleDist,
+    handle_cv: float,
+    rate_cv: float | str,
+    short_abandon_s: float,
+    routing: Routing,
+) -> _Setup:
+    if seed < 0:
+        raise InputError(f"seed: {seed} is negative", field="seed", expected="an integer >= 0")
+    if handle_dist not in ("exponential", "lognormal"):
+        raise InputError(
+            f"handle_dist: {handle_dist!r}",
+            field="handle_dist",
+            expected="exponential or lognormal",
+        )
+    if routing not in ("priority", "longest_wait"):
+        raise InputError(
+            f"routing: {routing!r}", field="routing", expected="priority or longest_wait"
+        )
+    if not (math.isfinite(handle_cv) and handle_cv >= 0.0):
+        raise InputError(
+            f"handle_cv: {handle_cv} is invalid", field="handle_cv", expected="a number >= 0"
+        )
+    row_cv = _rate_cv(demand, rate_cv)
+    if not short_abandon_s >= 0.0:
+        raise InputError(
+            f"short_abandon_s: {short_abandon_s} is negative",
+            field="short_abandon_s",
+            expected="seconds >= 0",
+        )
+    inp = _prepare(demand, schedule, agents, projects, interval_min)
+    offsets = (inp.interval_ts - inp.t0).total_seconds().to_numpy().astype(np.float64)
+    avail = _overlap(
+        inp.seg_start,
+        inp.seg_end,
+        inp.seg_owner,
+        len(inp.agent_names),
+        len(inp.interval_ts),
+        inp.interval_s,
+        offsets,
+        np.ones(inp.seg_start.size),
+    )
+    options = (handle_dist, float(handle_cv), float(short_abandon_s), routing)
+    return _Setup(
+        inp=inp,
+        row_cv=row_cv,
+        handle_dist=handle_dist,
+        handle_cv=float(handle_cv),
+        short_abandon_s=float(short_abandon_s),
+        routing=routing,
+        offsets=offsets,
+        avail=avail,
+        fingerprint=_fingerprint(inp, row_cv, options),
+    )
+
+
+def _fingerprint(inp: _Inputs, row_cv: FloatArray | float, options: tuple[object, ...]) -> str:
+    """SHA-256 of the prepared inputs and the options: equal exactly when two calls draw the
+    same numbers and build the same frames."""
+    h = hashlib.sha256()
+
+    def text(value: object) -> None:
+        h.update(repr(value).encode())
+        h.update(b"\x00")
+
+    def array(values: npt.NDArray[np.generic]) -> None:
+        a = np.ascontiguousarray(values)
+        text((a.dtype.str, a.shape))
+        h.update(a.tobytes())
+
+    text((str(inp.t0), inp.t0.value, inp.interval_s, inp.projects, str(inp.interval_ts.tz)))
+    array(inp.interval_ts.asi8)
+    for values in (
+        inp.rate_project, inp.rate_interval, inp.rate_calls, inp.rate_aht, inp.rate_offset_s,
+        inp.patience, inp.within, inp.concurrency, inp.seg_start, inp.seg_end, inp.seg_mask,
+        inp.agent_first, inp.agent_n, inp.priority, inp.holds, inp.seg_owner,
+    ):  # fmt: skip
+        array(values)
+    text((inp.patience_dist, inp.patience_cv, inp.agent_names, options))
+    array(np.asarray(row_cv, dtype=np.float64))
+    return h.hexdigest()
+
+
+def _stream(seed: int, r: int) -> np.random.SeedSequence:
+    """Replication r's stream: the r-th child of ``SeedSequence(seed).spawn(n)`` (any n > r),
+    built without spawning the r children before it."""
+    return np.random.SeedSequence(seed, spawn_key=(r,))
+
+
+def _replicate(
+    setup: _Setup, *, seed: int, first: int, count: int, records: bool
+) -> tuple[SimChunk, list[pd.DataFrame]]:
+    """Run replications ``first`` … ``first + count - 1``: their raw statistics and, if asked,
+    their call records."""
+    inp, offsets, avail = setup.inp, setup.offsets, setup.avail
+    n_p = len(inp.projects)
+    n_i = len(inp.interval_ts)
+    n_a = len(inp.agent_names)
+    # offered, answered, abandoned, within, wait, queue seconds
+    stats = np.zeros((count, 6, n_p, n_i))
+    occ_busy = np.zeros((count, n_p, n_i))
+    agent_busy = np.zeros((count, n_a))
+    agent_overrun = np.zeros((count, n_a))
+    all_records: list[pd.DataFrame] = []
+    for k in range(count):
+        r = first + k
+        rng = np.random.default_rng(_stream(seed, r))
+        arrival, project, handle, patience, interval = _draw_calls(
+            inp, rng, setup.handle_dist, setup.handle_cv, setup.row_cv
+        )
+        n = arrival.size
+        status = np.empty(n, dtype=np.int64)
+        answer = np.empty(n)
+        end = np.empty(n)
+        agent = np.empty(n, dtype=np.int64)
+        _acd.run(
+            arrival, project, handle, patience, n_p,
+            inp.seg_start, inp.seg_end, inp.seg_mask, inp.agent_first, inp.agent_n, inp.priority,
+            inp.concurrency, setup.routing == "longest_wait", status, answer, end, agent,
+        )  # fmt: skip
+        served = status == _acd.SERVED
+        wait = np.where(served, answer - arrival, 0.0)
+        within = served & (wait <= inp.within[project])
+        abandoned = status == _acd.ABANDONED
+        counted = ~(abandoned & (end - arrival < setup.short_abandon_s))
+        flat = project * n_i + interval
+        size = n_p * n_i
+        for j, weights in enumerate((counted, served, abandoned & counted, within, wait)):
+            stats[k, j] = np.bincount(flat, weights=weights, minlength=size).reshape(n_p, n_i)
+        # time in queue, spread over the intervals it spans (still waiting: until the end)
+        horizon = float(offsets[-1] + inp.interval_s)
+        left = np.where(
+            served,
+            answer,
+            np.where(abandoned, end, max(horizon, float(arrival.max(initial=horizon)))),
+        )
+        stats[k, 5] = _overlap(
+            arrival, left, project, n_p, n_i, inp.interval_s, offsets, np.ones(arrival.size)
+        )
+        # a contact of a project with concurrency c keeps its agent 1/c busy
+        share = 1.0 / inp.concurrency[project[served]]
+        busy = _overlap(
+            answer[served], end[served], agent[served], n_a, n_i, inp.interval_s, offsets, share
+        )
+        agent_busy[k] = busy.sum(axis=1)
+        agent_overrun[k] = _overruns(inp, agent[served], answer[served], end[served], share)
+        # occupancy counts busy time only within available time (overruns are reported apart)
+        occ_busy[k] = inp.holds.T.astype(np.float64) @ np.minimum(busy, avail)
+        if records:
+            all_records.append(
+                pd.DataFrame(
+                    {
+                        "replication": r,
+                        "project": np.array(inp.projects, dtype=object)[project],
+                        "arrival": inp.t0 + pd.to_timedelta(arrival, unit="s"),
+                        "status": np.array(["queued", "served", "abandoned"])[status],
+                        "wait_s": np.where(served, answer - arrival, np.nan),
+                        "answer": inp.t0 + pd.to_timedelta(answer, unit="s"),
+                        "end": inp.t0 + pd.to_timedelta(end, unit="s"),
+                        "agent": pd.Series(
+                            np.array(inp.agent_names, dtype=object)[np.maximum(agent, 0)]
+                        ).where(agent >= 0),
+                        "handle_s": handle,
+                    }
+                )
+            )
+    chunk = SimChunk(
+        first=first,
+        count=count,
+        seed=seed,
+        fingerprint=setup.fingerprint,
+        counts=_whole(stats[:, :4]),
+        seconds=stats[:, 4:].copy(),
+        occ_busy=occ_busy,
+        agent_busy=agent_busy,
+        agent_overrun=agent_overrun,
+    )
+    return chunk, all_records
+
+
+def _whole(counts: FloatArray) -> npt.NDArray[np.unsignedinteger[Any]]:
+    """Counts (sums of 0/1 weights: whole numbers) in the narrowest unsigned integer type
+    that holds them exactly."""
+    top = float(counts.max(initial=0.0))
+    dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if top <= np.iinfo(t).max)
+    out = cast("npt.NDArray[np.unsignedinteger[Any]]", counts.astype(dtype))
+    assert np.array_equal(out, counts)  # whole numbers: nothing is lost
+    return out
+
+
+def _check_chunks(
+    chunks: Sequence[SimChunk], *, replications: int, seed: int, fingerprint: str
+) -> list[SimChunk]:
+    """The chunks in replication order, once it is checked that they are of this simulation
+    (seed, inputs) and cover replications 0 … ``replications`` − 1 exactly once."""
+    if not chunks:
+        raise InputError("chunks: none given", field="chunks", expected="at least one chunk")
+    for i, c in enumerate(chunks):
+        if not isinstance(c, SimChunk):
+            raise InputError(
+                f"chunks: item {i} is a {type(c).__name__}",
+                field="chunks",
+                row=i,
+                expected="SimChunk objects",
+            )
+        if c.seed != seed:
+            raise InputError(
+                f"chunks: chunk {i} (replications {c.first}…{c.stop - 1}) has seed {c.seed}, "
+                f"not {seed}",
+                field="seed",
+                row=i,
+                expected=f"chunks simulated with seed {seed}",
+            )
+        if c.fingerprint != fingerprint:
+            raise InputError(
+                f"chunks: chunk {i} (replications {c.first}…{c.stop - 1}) was simulated from "
+                "other inputs or options",
+                field="chunks",
+                row=i,
+                expected="chunks of the same demand, schedule, agents, projects and options",
+            )
+    ordered = sorted(chunks, key=lambda c: (c.first, c.stop))
+    at = 0
+    for c in ordered:
+        if c.first > at:
+            raise InputError(
+                f"chunks: replications {at}…{c.first - 1} are missing",
+                field="chunks",
+                row=at,
+                expected=f"chunks covering replications 0…{replications - 1} once each",
+            )
+        if c.first < at:
+            raise InputError(
+                f"chunks: replication {c.first} is in more than one chunk",
+                field="chunks",
+                row=c.first,
+                expected=f"chunks covering replications 0…{replications - 1} once each",
+            )
+        at = c.stop
+    if at != replications:
+        what = (
+            f"replications {at}…{replications - 1} are missing"
+            if at < replications
+            else f"the chunks run to replication {at - 1}, beyond {replications - 1}"
+        )
+        raise InputError(
+            f"chunks: {what}",
+            field="chunks",
+            row=min(at, replications),
+            expected=f"chunks covering replications 0…{replications - 1} once each",
+        )
+    return ordered
+
+
+def _combine(
+    setup: _Setup,
+    chunks: Sequence[SimChunk],
+    *,
+    replications: int,
+    seed: int,
+    records: list[pd.DataFrame] | None,
+) -> SimResult:
+    """The result of replications 0 … ``replications`` − 1 from chunks already checked and in
+    replication order: their statistics concatenated, then the frames."""
+    inp, avail = setup.inp, setup.avail
+    stats = np.concatenate([c.stats for c in chunks])
+    occ_busy = np.concatenate([c.occ_busy for c in chunks])
+    agent_busy = np.concatenate([c.agent_busy for c in chunks])
+    agent_overrun = np.concatenate([c.agent_overrun for c in chunks])
+    # available time does not depend on the draws: the same in every replication
+    per_project = inp.holds.T.astype(np.float64) @ avail
+    occ_avail = np.broadcast_to(per_project, occ_busy.shape)
+    kpis = _kpi_frame(inp, stats, occ_busy, occ_avail)
+    daily = _daily_frame(inp, stats)
+    total_avail = avail.sum(axis=1)
+    mean_busy = agent_busy.mean(axis=0)
+    agents_frame = pd.DataFrame(
+        {
+            "agent": inp.agent_names,
+            "available_s": total_avail,
+            "busy_s": mean_busy,
+            "utilisation": np.divide(
+                mean_busy, total_avail, out=np.zeros_like(mean_busy), where=total_avail > 0
+            ),
+            "overrun_s": agent_overrun.mean(axis=0),
+        }
+    )
+    return SimResult(
+        kpis=kpis,
+        daily=daily,
+        agents=agents_frame,
+        records=pd.concat(records, ignore_index=True) if records is not None else None,
+        replications=replications,
+        seed=seed,
+    )
+
+
+def _check_replications(replications: int) -> None:
+    if isinstance(replications, bool) or replications < 2:
+        raise InputError(
+            "replications: at least 2 are needed for a confidence interval",
+            field="replications",
+            expected="an integer >= 2",
+        )
+
+
 def simulate(
     demand: pd.DataFrame,
     schedule: pd.DataFrame,
@@ -417,144 +801,89 @@ def simulate(
     ``routing``: a free agent takes the longest-waiting caller among the projects they may
     serve, their skill-priority order breaking ties (``"longest_wait"``, the default), or the
     first waiting caller in their skill-priority order (``"priority"``).
-    ``queue_len`` in the KPIs is the time-average number of callers waiting."""
-    if seed < 0:
-        raise InputError(f"seed: {seed} is negative", field="seed", expected="an integer >= 0")
-    if replications < 2:
-        raise InputError(
-            "replications: at least 2 are needed for a confidence interval",
-            field="replications",
-            expected="an integer >= 2",
-        )
-    if handle_dist not in ("exponential", "lognormal"):
-        raise InputError(
-            f"handle_dist: {handle_dist!r}",
-            field="handle_dist",
-            expected="exponential or lognormal",
-        )
-    if routing not in ("priority", "longest_wait"):
-        raise InputError(
-            f"routing: {routing!r}", field="routing", expected="priority or longest_wait"
-        )
-    if not (math.isfinite(handle_cv) and handle_cv >= 0.0):
-        raise InputError(
-            f"handle_cv: {handle_cv} is invalid", field="handle_cv", expected="a number >= 0"
-        )
-    row_cv = _rate_cv(demand, rate_cv)
-    if not short_abandon_s >= 0.0:
-        raise InputError(
-            f"short_abandon_s: {short_abandon_s} is negative",
-            field="short_abandon_s",
-            expected="seconds >= 0",
-        )
-    inp = _prepare(demand, schedule, agents, projects, interval_min)
-    n_p = len(inp.projects)
-    n_i = len(inp.interval_ts)
-    offsets = (inp.interval_ts - inp.t0).total_seconds().to_numpy().astype(np.float64)
-    streams = np.random.SeedSequence(seed).spawn(replications)
-    # offered, answered, abandoned, within, wait, queue seconds
-    stats = np.zeros((replications, 6, n_p, n_i))
-    occ_busy = np.zeros((replications, n_p, n_i))
-    occ_avail = np.zeros((replications, n_p, n_i))
-    agent_busy = np.zeros((replications, len(inp.agent_names)))
-    agent_overrun = np.zeros((replications, len(inp.agent_names)))
-    avail = _overlap(
-        inp.seg_start,
-        inp.seg_end,
-        inp.seg_owner,
-        len(inp.agent_names),
-        n_i,
-        inp.interval_s,
-        offsets,
-        np.ones(inp.seg_start.size),
+    ``queue_len`` in the KPIs is the time-average number of callers waiting.
+
+    This is ``simulate_replications`` over replications 0 … ``replications`` − 1 followed by
+    ``combine_replications`` (one code path; the inputs are prepared once): splitting the
+    replications into chunks gives the same frames bit for bit."""
+    _check_replications(replications)
+    setup = _setup(
+        demand, schedule, agents, projects, interval_min=interval_min, seed=seed,
+        handle_dist=handle_dist, handle_cv=handle_cv, rate_cv=rate_cv,
+        short_abandon_s=short_abandon_s, routing=routing,
+    )  # fmt: skip
+    chunk, found = _replicate(setup, seed=seed, first=0, count=replications, records=records)
+    return _combine(
+        setup, [chunk], replications=replications, seed=seed, records=found if records else None
     )
-    all_records: list[pd.DataFrame] = []
-    for r, stream in enumerate(streams):
-        rng = np.random.default_rng(stream)
-        arrival, project, handle, patience, interval = _draw_calls(
-            inp, rng, handle_dist, handle_cv, row_cv
-        )
-        n = arrival.size
-        status = np.empty(n, dtype=np.int64)
-        answer = np.empty(n)
-        end = np.empty(n)
-        agent = np.empty(n, dtype=np.int64)
-        _acd.run(
-            arrival, project, handle, patience, n_p,
-            inp.seg_start, inp.seg_end, inp.seg_mask, inp.agent_first, inp.agent_n, inp.priority,
-            inp.concurrency, routing == "longest_wait", status, answer, end, agent,
-        )  # fmt: skip
-        served = status == _acd.SERVED
-        wait = np.where(served, answer - arrival, 0.0)
-        within = served & (wait <= inp.within[project])
-        abandoned = status == _acd.ABANDONED
-        counted = ~(abandoned & (end - arrival < short_abandon_s))
-        flat = project * n_i + interval
-        size = n_p * n_i
-        for k, weights in enumerate((counted, served, abandoned & counted, within, wait)):
-            stats[r, k] = np.bincount(flat, weights=weights, minlength=size).reshape(n_p, n_i)
-        # time in queue, spread over the intervals it spans (still waiting: until the end)
-        horizon = float(offsets[-1] + inp.interval_s)
-        left = np.where(
-            served,
-            answer,
-            np.where(abandoned, end, max(horizon, float(arrival.max(initial=horizon)))),
-        )
-        stats[r, 5] = _overlap(
-            arrival, left, project, n_p, n_i, inp.interval_s, offsets, np.ones(arrival.size)
-        )
-        # a contact of a project with concurrency c keeps its agent 1/c busy
-        share = 1.0 / inp.concurrency[project[served]]
-        busy = _overlap(
-            answer[served], end[served], agent[served], len(inp.agent_names), n_i,
-            inp.interval_s, offsets, share,
-        )  # fmt: skip
-        agent_busy[r] = busy.sum(axis=1)
-        agent_overrun[r] = _overruns(inp, agent[served], answer[served], end[served], share)
-        # occupancy counts busy time only within available time (overruns are reported apart)
-        occ_busy[r] = inp.holds.T.astype(np.float64) @ np.minimum(busy, avail)
-        occ_avail[r] = inp.holds.T.astype(np.float64) @ avail
-        if records:
-            all_records.append(
-                pd.DataFrame(
-                    {
-                        "replication": r,
-                        "project": np.array(inp.projects, dtype=object)[project],
-                        "arrival": inp.t0 + pd.to_timedelta(arrival, unit="s"),
-                        "status": np.array(["queued", "served", "abandoned"])[status],
-                        "wait_s": np.where(served, answer - arrival, np.nan),
-                        "answer": inp.t0 + pd.to_timedelta(answer, unit="s"),
-                        "end": inp.t0 + pd.to_timedelta(end, unit="s"),
-                        "agent": pd.Series(
-                            np.array(inp.agent_names, dtype=object)[np.maximum(agent, 0)]
-                        ).where(agent >= 0),
-                        "handle_s": handle,
-                    }
-                )
+
+
+def simulate_replications(
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: Mapping[str, SimProject],
+    *,
+    interval_min: int,
+    seed: int = 1,
+    first: int = 0,
+    count: int,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    rate_cv: float | str = 0.0,
+    short_abandon_s: float = 0.0,
+    routing: Routing = "longest_wait",
+) -> SimChunk:
+    """Replications ``first`` … ``first + count - 1`` of ``simulate`` (same inputs and
+    options) as a ``SimChunk``: the raw per-replication statistics, no frames, no records.
+    Chunks covering 0 … R − 1 once each, combined by ``combine_replications``, give exactly
+    ``simulate(..., replications=R)``."""
+    for name, value, least in (("first", first, 0), ("count", count, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+            raise InputError(
+                f"{name}: {value!r} is invalid",
+                field=name,
+                expected=f"an integer >= {least}",
             )
-    kpis = _kpi_frame(inp, stats, occ_busy, occ_avail)
-    daily = _daily_frame(inp, stats)
-    total_avail = avail.sum(axis=1)
-    mean_busy = agent_busy.mean(axis=0)
-    agents_frame = pd.DataFrame(
-        {
-            "agent": inp.agent_names,
-            "available_s": total_avail,
-            "busy_s": mean_busy,
-            "utilisation": np.divide(
-                mean_busy, total_avail, out=np.zeros_like(mean_busy), where=total_avail > 0
-            ),
-            "overrun_s": agent_overrun.mean(axis=0),
-        }
+    setup = _setup(
+        demand, schedule, agents, projects, interval_min=interval_min, seed=seed,
+        handle_dist=handle_dist, handle_cv=handle_cv, rate_cv=rate_cv,
+        short_abandon_s=short_abandon_s, routing=routing,
+    )  # fmt: skip
+    chunk, _ = _replicate(setup, seed=seed, first=int(first), count=int(count), records=False)
+    return chunk
+
+
+def combine_replications(
+    chunks: Sequence[SimChunk],
+    demand: pd.DataFrame,
+    schedule: pd.DataFrame,
+    agents: Mapping[str, Sequence[str]],
+    projects: Mapping[str, SimProject],
+    *,
+    interval_min: int,
+    replications: int,
+    seed: int = 1,
+    handle_dist: HandleDist = "exponential",
+    handle_cv: float = 1.0,
+    rate_cv: float | str = 0.0,
+    short_abandon_s: float = 0.0,
+    routing: Routing = "longest_wait",
+) -> SimResult:
+    """The ``SimResult`` of ``simulate(..., replications=replications)`` from chunks of
+    ``simulate_replications`` (any order): raises ``InputError`` unless they cover
+    replications 0 … ``replications`` − 1 exactly once, with this ``seed`` and these inputs
+    and options (their fingerprint). ``records`` is ``None``."""
+    _check_replications(replications)
+    setup = _setup(
+        demand, schedule, agents, projects, interval_min=interval_min, seed=seed,
+        handle_dist=handle_dist, handle_cv=handle_cv, rate_cv=rate_cv,
+        short_abandon_s=short_abandon_s, routing=routing,
+    )  # fmt: skip
+    ordered = _check_chunks(
+        chunks, replications=replications, seed=seed, fingerprint=setup.fingerprint
     )
-    return SimResult(
-        kpis=kpis,
-        daily=daily,
-        agents=agents_frame,
-        records=pd.concat(all_records, ignore_index=True) if records else None,
-        replications=replications,
-        seed=seed,
-    )
+    return _combine(setup, ordered, replications=replications, seed=seed, records=None)
 
 
 def _overruns(
