@@ -15,8 +15,8 @@ shipped to the workers once (``Shared``), with the site's projects and cost rate
 scenario, the tasks are (keys are stable: they name the scenario and the project):
 
 1. ``"<scenario>/<project>/staff"`` — the required agents per interval (the service
-   ``wfm.services.staffing.whatif`` on that project's week: Erlang C or A for inbound, chat at
-   its concurrency, the outbound workload model for outbound campaigns);
+   ``wfm.services.staffing.scenario_requirements`` on that project's week: Erlang C or A for
+   inbound, chat at its concurrency, the outbound workload model for outbound campaigns);
 2. ``"<scenario>/<project>/simulate"`` (inbound and chat projects) — does that staffing meet
    the target? A synthetic schedule puts exactly the required agents on the project in each
    interval (agents dedicated to the project, one work segment per run of intervals) and the
@@ -91,7 +91,7 @@ from wfm.services.staffing import (
     Scenario,
     infer_interval_min,
     load_demand,
-    whatif,
+    scenario_requirements,
 )
 from wfm.sim import SimChunk, SimProject
 
@@ -715,14 +715,9 @@ def _staff(
     scenario: SweepScenario, project: Project, demand: pd.DataFrame, site: _Site
 ) -> _Staffing:
     """Task 1: the required agents of one project for one scenario (the what-if service)."""
-    result = whatif(
-        demand,
-        {project.project: project},
-        tz=site.tz,
-        scenario=scenario.staffing,
-        base=scenario.staffing,
+    req = scenario_requirements(
+        demand, {project.project: project}, tz=site.tz, scenario=scenario.staffing
     )
-    req = result.scenario_requirements
     # the service keeps the demand's row order within a project: the agents align with it
     assert req["ts"].reset_index(drop=True).equals(demand["ts"].reset_index(drop=True))
     calls = float(req["calls"].sum())

@@ -8,7 +8,8 @@ worker runs the existing services one step after the other on the stored data:
 1. ``load``: projects, agents and the history of the planned projects;
 2. ``forecast``: ``wfm.services.forecasting.forecast`` over the days after the history,
    kept for the planned days of the week;
-3. ``requirements``: ``wfm.services.staffing.whatif`` (each project's contract targets);
+3. ``requirements``: ``wfm.services.staffing.scenario_requirements`` per project (each project's
+   contract targets);
 4. ``schedule``: ``wfm.services.scheduling.schedule_plan`` (CP-SAT, ``time_limit_s``);
 5. ``simulate``: ``wfm.services.simulation.simulate_plan`` (seeded replications, 95 % CIs);
 6. ``loop``: closing the loop (``loop_rounds`` > 0): where a project misses its target in the
@@ -78,7 +79,7 @@ from wfm.services.economics import EconomicsReport, kpis_from_summary, schedule_
 from wfm.services.forecasting import check_model, forecast
 from wfm.services.scheduling import ScheduleRun, SolveParams, schedule_plan
 from wfm.services.simulation import SimProjects, SimulationReport, simulate_plan
-from wfm.services.staffing import Scenario, whatif
+from wfm.services.staffing import Scenario, scenario_requirements
 from wfm.sim import SimProject
 from wfm.staffing import service_level
 
@@ -623,10 +624,10 @@ def forecast_project(
 
 def staff_project(demand: pd.DataFrame, project: Project, tz: str) -> pd.DataFrame:
     """One project's requirements (a plan run's task): Erlang per interval at its contract's
-    targets (``wfm.services.staffing.whatif``'s base), REQUIREMENTS columns."""
-    result = whatif(demand, {project.project: project}, tz=tz, scenario=Scenario())
+    targets (``wfm.services.staffing.scenario_requirements``), REQUIREMENTS columns."""
+    req = scenario_requirements(demand, {project.project: project}, tz=tz, scenario=Scenario())
     columns = [c.name for c in contracts.REQUIREMENTS.columns]
-    return result.scenario_requirements[columns].reset_index(drop=True)
+    return req[columns].reset_index(drop=True)
 
 
 def _run_tasks(tasks: Sequence[Task], client: Client | None) -> Mapping[str, Any]:

@@ -32,6 +32,7 @@ __all__ = [
     "WhatIfResult",
     "infer_interval_min",
     "load_demand",
+    "scenario_requirements",
     "staff_interval",
     "whatif",
     "whatif_files",
@@ -315,6 +316,29 @@ def _daily(req: pd.DataFrame, scenario: Scenario, interval_min: int, grid: Grid)
     return daily.drop(columns="sl_calls")
 
 
+def _check_projects(demand: pd.DataFrame, projects: Mapping[str, Project]) -> None:
+    unknown = sorted(set(demand["project"].astype(str)) - set(projects))
+    if unknown:
+        raise InputError(
+            f"project: {unknown[0]!r} is in the demand but not in the projects file "
+            f"(known: {', '.join(sorted(projects))})",
+            field="project",
+            expected="a project of the projects file",
+        )
+
+
+def scenario_requirements(
+    demand: pd.DataFrame, projects: Mapping[str, Project], *, tz: str, scenario: Scenario
+) -> pd.DataFrame:
+    """The requirements frame of one scenario (what ``whatif`` computes for its scenario side,
+    without the base and the daily sums): ``project, ts, calls, aht_s, load_erl, agents, sl,
+    model, sl_target, answer_within_s`` per demand row, projects sorted, rows in the demand's
+    order within a project."""
+    check_tz(tz)
+    _check_projects(demand, projects)
+    return _requirements(demand, projects, scenario, infer_interval_min(demand))
+
+
 def whatif(
     demand: pd.DataFrame,
     projects: Mapping[str, Project],
@@ -334,14 +358,7 @@ def whatif(
     clock = time.perf_counter()
     check_tz(tz)
     base = base or Scenario(shrinkage=scenario.shrinkage)
-    unknown = sorted(set(demand["project"].astype(str)) - set(projects))
-    if unknown:
-        raise InputError(
-            f"project: {unknown[0]!r} is in the demand but not in the projects file "
-            f"(known: {', '.join(sorted(projects))})",
-            field="project",
-            expected="a project of the projects file",
-        )
+    _check_projects(demand, projects)
     grid_probe = Grid(tz=tz, interval_min=15)
     if start is not None or end is not None:
         dates = pd.Series(grid_probe.local_date(pd.DatetimeIndex(demand["ts"])), index=demand.index)
