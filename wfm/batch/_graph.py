@@ -308,9 +308,11 @@ def _dask(
         )
     by_future = {f.key: k for k, f in futures.items()}
     outputs: dict[str, tuple[Any, float]] = {}
-    for done, future in enumerate(as_completed(list(futures.values())), start=1):
+    # results come in batches as tasks finish (one round trip per batch, not per task)
+    finished = as_completed(list(futures.values()), with_results=True)
+    for done, (future, output) in enumerate(finished, start=1):
         key = by_future[future.key]
-        outputs[key] = future.result()  # _timed never raises; a lost worker is retried
+        outputs[key] = output  # _timed never raises; a lost worker's tasks are retried
         if progress is not None:
             progress(done, len(tasks), key)
     for future in (*futures.values(), *scattered.values()):
