@@ -226,7 +226,7 @@ def serial(site: Path) -> SweepResult:
 def test_sweep_values_move_the_way_the_modifiers_push_them(serial: SweepResult) -> None:
     r = serial
     assert r.ok and r.week == WEEK - dt.timedelta(days=7)  # Mon–Fri site: its last week
-    assert r.batch.ran_on == "serial" and r.batch.tasks == len(GRID) * 4
+    assert r.batch.ran_on == "serial" and r.batch.tasks == len(GRID) * 3
     assert list(r.summary.columns) == list(SUMMARY_COLUMNS)
     assert list(r.by_project.columns) == list(PROJECT_COLUMNS)
     f = r.summary
@@ -293,7 +293,7 @@ def test_serial_and_a_local_cluster_of_two_processes_give_equal_results(
     pd.testing.assert_frame_equal(on_dask.summary, serial.summary, check_exact=True)
     pd.testing.assert_frame_equal(on_dask.by_project, serial.by_project, check_exact=True)
     assert on_dask.failures == serial.failures == ()
-    assert chunked.batch.tasks == len(GRID) * (1 + 2 * 3 + 1) and chunked.ok
+    assert chunked.batch.tasks == len(GRID) * (2 * 3 + 1) and chunked.ok
     pd.testing.assert_frame_equal(chunked.summary, serial.summary, check_exact=True)
     pd.testing.assert_frame_equal(chunked.by_project, serial.by_project, check_exact=True)
 
@@ -306,13 +306,12 @@ def test_simulations_in_chunks_give_the_same_results_bit_for_bit(site: Path) -> 
         c: sweep(site, scenarios, replications=10, seed=3, chunk_replications=c) for c in (10, 5, 4)
     }
     one, halves = runs[10], runs[5]
-    assert one.batch.tasks == 2 * 4 and halves.batch.tasks == 2 * (1 + 2 * 3 + 1)
-    assert runs[4].batch.tasks == 2 * (1 + 2 * 4 + 1)
+    assert one.batch.tasks == 2 * 3 and halves.batch.tasks == 2 * (2 * 3 + 1)
+    assert runs[4].batch.tasks == 2 * (2 * 4 + 1)
     assert halves.chunk_replications == 5 and all(r.ok for r in runs.values())
     needs = halves.batch.dependencies
-    assert needs["base/bank/simulate/1"] == ("base/staff",)
+    assert needs["base/bank/simulate/1"] == ()
     assert needs["base/bank/simulate"] == (
-        "base/staff",
         "base/bank/simulate/0",
         "base/bank/simulate/1",
     )
@@ -347,26 +346,26 @@ def test_a_failed_chunk_is_reported_by_its_key(site: Path, monkeypatch: pytest.M
 def test_a_scenario_that_fails_at_run_time_is_reported_and_the_others_finish(
     tmp_path: Path,
 ) -> None:
-    # shop has no patience: Erlang A cannot staff it, which only the scenario's staffing task
-    # finds out (one staffing task per scenario: its projects' simulations are skipped)
+    # shop has no patience: Erlang A cannot staff it, which only its simulation task (that
+    # staffs it first) finds out
     data = _site(tmp_path / "site", shop_patience=False)
     scenarios = [sweep_scenario("base", {}), sweep_scenario("erlang a", {"model": "erlang_a"})]
     r = sweep(data, scenarios, replications=3, out=tmp_path / "out")
     assert not r.ok
     failed = [f for f in r.failures if not f.skipped]
-    assert [f.key for f in failed] == ["erlang a/staff"]
+    assert [f.key for f in failed] == ["erlang a/shop/simulate"]
     assert "patience_s" in failed[0].error
     assert "scenario 'erlang a': model=erlang_a" in failed[0].about
     skipped = sorted(f.key for f in r.failures if f.skipped)
-    assert skipped == ["erlang a/bank/simulate", "erlang a/economics", "erlang a/shop/simulate"]
-    assert all("erlang a/staff" in f.error for f in r.failures if f.skipped)
+    assert skipped == ["erlang a/economics"]
+    assert all("erlang a/shop/simulate" in f.error for f in r.failures if f.skipped)
     s = _rows(r.summary, "scenario")
     assert s["base"]["n_failed_projects"] == 0 and np.isfinite(s["base"]["margin_eur"])
-    assert s["erlang a"]["n_failed_projects"] == 2 and np.isnan(s["erlang a"]["margin_eur"])
-    # the failing scenario's projects say why; the other scenario is whole
+    assert s["erlang a"]["n_failed_projects"] == 1 and np.isnan(s["erlang a"]["margin_eur"])
+    # bank of the failing scenario still ran
     rows = _rows(r.by_project, "scenario", "project")
-    assert rows[("erlang a", "bank")]["failed"] == rows[("erlang a", "shop")]["failed"] == "staff"
-    assert np.isfinite(rows[("base", "shop")]["sl"])
+    assert np.isfinite(rows[("erlang a", "bank")]["sl"])
+    assert rows[("erlang a", "shop")]["failed"] == "simulate"
     stored = sorted(p.name for p in (tmp_path / "out" / "scenarios").iterdir())
     assert stored == [scenario_file_name("base")]
 
@@ -404,7 +403,7 @@ def test_cli_runs_a_grid_and_writes_the_files(
     code, stdout, err = run([*argv, "--replications", "3", "--json"], capsys)
     assert code == 0, err
     payload = json.loads(stdout)
-    assert payload["ran_on"] == "serial" and payload["tasks"] == 8 and payload["failures"] == []
+    assert payload["ran_on"] == "serial" and payload["tasks"] == 6 and payload["failures"] == []
     assert [r["scenario"] for r in payload["summary"]] == ["calls=1.00", "calls=1.10"]
     assert (out / "sweep_summary.csv").is_file() and (out / "sweep.html").is_file()
     code, stdout, err = run([*argv, "--replications", "3"], capsys)
@@ -427,5 +426,5 @@ def test_cli_exit_codes_for_bad_input_and_failed_tasks(
     assert code == 2 and err.count("\n") == 1 and "Monday" in err
     code, out, err = run(argv, capsys)
     assert code == 1
-    assert "erlang a/staff (scenario 'erlang a': model=erlang_a)" in err
+    assert "erlang a/shop/simulate (scenario 'erlang a': model=erlang_a; project shop" in err
     assert "failed" in err and "base" in out

@@ -14,18 +14,22 @@ sweep compares scenarios on the same known demand. Each project's rows of that w
 shipped to the workers once (``Shared``), with the site's projects and cost rates. Per
 scenario, the tasks are (keys are stable: they name the scenario and the project):
 
-1. ``"<scenario>/staff"`` — each project's required agents per interval (the service
+1. staffing — each project's required agents per interval (the service
    ``wfm.services.staffing.scenario_requirements`` on that project's week: Erlang C or A for
-   inbound, chat at its concurrency, the outbound workload model for outbound campaigns);
+   inbound, chat at its concurrency, the outbound workload model for outbound campaigns),
+   computed inside the project's simulation task (projects without a service target: inside
+   the economics task). It takes about 4 ms, less than a task's own cost on Dask, so it is
+   no task of its own (measured on the samples' 50-scenario sweep on 2 workers: 1.57× with a
+   task per project and scenario, 1.63–1.69× with one per scenario);
 2. ``"<scenario>/<project>/simulate"`` (inbound and chat projects) — does that staffing meet
    the target? A synthetic schedule puts exactly the required agents on the project in each
    interval (agents dedicated to the project, one work segment per run of intervals) and the
    ACD simulator (``wfm.services.simulation.simulate_plan``) replays the week
    ``replications`` times with the seed ``seed_for(key, seed)``; its summary row comes back.
    With more replications than ``chunk_replications`` (``CHUNK_REPLICATIONS`` by default) the
-   replications run as
-   chunk tasks ``"<scenario>/<project>/simulate/<i>"`` (replications ``i·chunk`` onwards,
-   raw statistics: ``simulate_chunk``) and the ``…/simulate`` task combines them
+   replications run as chunk tasks ``"<scenario>/<project>/simulate/<i>"`` (replications
+   ``i·chunk`` onwards, raw statistics: ``simulate_chunk``) and the ``…/simulate`` task
+   combines them
    (``combine_chunks``). The seed stays that of the ``…/simulate`` key and replication r
    always draws from the r-th stream of that seed, so the result is the same, bit for bit,
    whatever the chunking;
@@ -696,6 +700,9 @@ class _Staffing:
 
 @dataclass(frozen=True)
 class _Simulated:
+    """A simulation task's result: its project's staffing (computed in the same task) and the
+    simulated service of that staffing."""
+
     project: str
     offered: float
     sl: float
@@ -704,11 +711,13 @@ class _Simulated:
     abandon_rate: float
     asa_s: float
     occupancy: float
+    staffing: _Staffing | None = None
 
 
 @dataclass(frozen=True)
 class _Economics:
     by_project: pd.DataFrame  # wfm.services.economics.ECONOMICS_COLUMNS
+    staffed: Mapping[str, _Staffing]  # the projects without simulation (outbound)
 
 
 def _staff(
@@ -732,17 +741,6 @@ def _staff(
         peak_agents=int(req["agents"].max()) if len(req) else 0,
         erlang_sl=erlang,
     )
-
-
-def _staff_scenario(
-    scenario: SweepScenario, site: _Site, projects: tuple[str, ...], *demands: pd.DataFrame
-) -> dict[str, _Staffing]:
-    """Task 1: every project's required agents for one scenario (one task per scenario: a
-    project's staffing takes ~4 ms, less than Dask's own cost per task)."""
-    return {
-        p: _staff(scenario, site.projects[p], demand, site)
-        for p, demand in zip(projects, demands, strict=True)
-    }
 
 
 def synthetic_schedule(requirements: pd.DataFrame, *, interval_min: int) -> pd.DataFrame:
@@ -835,14 +833,15 @@ def _sim_inputs(
     )
 
 
-def _no_calls(project: Project) -> _Simulated:
+def _no_calls(project: Project, staffing: _Staffing) -> _Simulated:
     """No calls: the target is met (the convention of wfm.staffing)."""
-    return _Simulated(project.project, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, math.nan)
+    return _Simulated(project.project, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, math.nan, staffing)
 
 
-def _simulated(project: Project, report: SimulationReport) -> _Simulated:
+def _simulated(project: Project, report: SimulationReport, staffing: _Staffing) -> _Simulated:
     row = report.summary.iloc[0]
     return _Simulated(
+        staffing=staffing,
         project=project.project,
         offered=float(row["offered"]),
         sl=float(row["sl"]),
@@ -857,7 +856,6 @@ def _simulated(project: Project, report: SimulationReport) -> _Simulated:
 def _simulate(
     scenario: SweepScenario,
     project: Project,
-    staffing: Mapping[str, _Staffing],
     demand: pd.DataFrame,
     site: _Site,
     replications: int,
@@ -865,9 +863,10 @@ def _simulate(
 ) -> _Simulated:
     """Task 2 in one piece: the ACD simulator on the synthetic schedule of the required
     agents, all replications."""
-    inputs = _sim_inputs(scenario, project, staffing[project.project], demand, site)
+    staffing = _staff(scenario, project, demand, site)
+    inputs = _sim_inputs(scenario, project, staffing, demand, site)
     if inputs is None:
-        return _no_calls(project)
+        return _no_calls(project, staffing)
     report = simulate_plan(
         inputs.demand,
         inputs.schedule,
@@ -877,13 +876,12 @@ def _simulate(
         replications=replications,
         seed=seed,
     )
-    return _simulated(project, report)
+    return _simulated(project, report, staffing)
 
 
 def _simulate_chunk(
     scenario: SweepScenario,
     project: Project,
-    staffing: Mapping[str, _Staffing],
     demand: pd.DataFrame,
     site: _Site,
     seed: int,
@@ -892,7 +890,8 @@ def _simulate_chunk(
 ) -> SimChunk | None:
     """Task 2, one chunk: replications ``first`` … ``first + count - 1`` of the simulation
     (raw statistics; None when the project has no calls)."""
-    inputs = _sim_inputs(scenario, project, staffing[project.project], demand, site)
+    staffing = _staff(scenario, project, demand, site)
+    inputs = _sim_inputs(scenario, project, staffing, demand, site)
     if inputs is None:
         return None
     return simulate_chunk(
@@ -910,7 +909,6 @@ def _simulate_chunk(
 def _combine_simulation(
     scenario: SweepScenario,
     project: Project,
-    staffing: Mapping[str, _Staffing],
     demand: pd.DataFrame,
     site: _Site,
     replications: int,
@@ -919,9 +917,10 @@ def _combine_simulation(
 ) -> _Simulated:
     """Task 2, combined: the chunks' replications in order, summarised — the same, bit for
     bit, as ``_simulate`` with all replications at once."""
-    inputs = _sim_inputs(scenario, project, staffing[project.project], demand, site)
+    staffing = _staff(scenario, project, demand, site)
+    inputs = _sim_inputs(scenario, project, staffing, demand, site)
     if inputs is None:
-        return _no_calls(project)
+        return _no_calls(project, staffing)
     report = combine_chunks(
         [c for c in chunks if c is not None],
         inputs.demand,
@@ -932,14 +931,24 @@ def _combine_simulation(
         replications=replications,
         seed=seed,
     )
-    return _simulated(project, report)
+    return _simulated(project, report, staffing)
 
 
 def _economics(
-    scenario: SweepScenario, site: _Site, staffed: Mapping[str, _Staffing], *sims: _Simulated
+    scenario: SweepScenario, site: _Site, outbound: tuple[str, ...], *rest: Any
 ) -> _Economics:
-    """Task 3: revenue, cost and margin per project at the simulated service level."""
-    parts: list[_Staffing | _Simulated] = [*staffed.values(), *sims]
+    """Task 3: revenue, cost and margin per project at the simulated service level. ``rest``:
+    the week's demand of each ``outbound`` project (staffed here: it is not simulated), then
+    the simulation tasks' results (each with its project's staffing)."""
+    demands, sims = rest[: len(outbound)], rest[len(outbound) :]
+    staffed = {
+        p: _staff(scenario, site.projects[p], demand, site)
+        for p, demand in zip(outbound, demands, strict=True)
+    }
+    parts: list[_Staffing | _Simulated] = [*staffed.values()]
+    for sim in sims:
+        assert isinstance(sim, _Simulated) and sim.staffing is not None
+        parts += [sim.staffing, sim]
     changes = changed_contracts(site.projects, scenario.contract_changes())
     contracts = {p: project.contract for p, project in site.projects.items()}
     contracts |= {c.project: c.scenario for c in changes}
@@ -973,7 +982,7 @@ def _economics(
                 sl_target=None if project.target is None else project.target.sl_target,
             )
         )
-    return _Economics(by_project=economics_frame(evaluate(weeks, site.settings)))
+    return _Economics(by_project=economics_frame(evaluate(weeks, site.settings)), staffed=staffed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1151,23 +1160,15 @@ def _tasks(
     tasks: list[Task] = []
     for s in scenarios:
         about = f"scenario {s.name!r}: {s.describe()}"
-        staff_key = f"{s.name}/staff"
-        tasks.append(
-            Task(
-                staff_key,
-                _staff_scenario,
-                (s, Shared("site"), tuple(projects), *(Shared(f"demand/{p}") for p in projects)),
-                about=about,
-            )
-        )
-        parts: list[Ref] = [Ref(staff_key)]
+        parts: list[Ref] = []
+        outbound = tuple(p for p in projects if site.projects[p].target is None)
         for p in projects:
             project = site.projects[p]
             if project.target is not None:
                 sim_key = f"{s.name}/{p}/simulate"
                 # the seed comes from the simulation's key, whatever the chunks
                 sim_seed = seed_for(sim_key, seed)
-                inputs = (s, project, Ref(staff_key), Shared(f"demand/{p}"), Shared("site"))
+                inputs = (s, project, Shared(f"demand/{p}"), Shared("site"))
                 spans = _chunks(replications, chunk_replications)
                 if len(spans) == 1:
                     tasks.append(
@@ -1205,7 +1206,12 @@ def _tasks(
                     )
                 parts.append(Ref(sim_key))
         tasks.append(
-            Task(f"{s.name}/economics", _economics, (s, Shared("site"), *parts), about=about)
+            Task(
+                f"{s.name}/economics",
+                _economics,
+                (s, Shared("site"), outbound, *(Shared(f"demand/{p}") for p in outbound), *parts),
+                about=about,
+            )
         )
     return tasks
 
@@ -1358,10 +1364,17 @@ def _frames(
         mine: list[dict[str, object]] = []
         for p in projects:
             project = site.projects[p]
-            staff = (results.get(f"{s.name}/staff") or {}).get(p)
             sim = results.get(f"{s.name}/{p}/simulate")
-            broken = ["staff"] if f"{s.name}/staff" in failed else []
-            broken += [t for t in sim_tasks if f"{s.name}/{p}/{t}" in failed]
+            staff = (
+                sim.staffing
+                if isinstance(sim, _Simulated)
+                else econ.staffed.get(p)
+                if isinstance(econ, _Economics)
+                else None
+            )
+            broken = [t for t in sim_tasks if f"{s.name}/{p}/{t}" in failed]
+            if project.target is None and f"{s.name}/economics" in failed:
+                broken.append("economics")
             n_failed += bool(broken)
             row: dict[str, object] = dict.fromkeys(PROJECT_COLUMNS, math.nan)
             contract = changed.get(p, project.contract)
