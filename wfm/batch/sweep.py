@@ -19,8 +19,8 @@ scenario, the tasks are (keys are stable: they name the scenario and the project
    inbound, chat at its concurrency, the outbound workload model for outbound campaigns),
    computed inside the project's simulation task (projects without a service target: inside
    the economics task). It takes about 4 ms, less than a task's own cost on Dask, so it is
-   no task of its own (measured on the samples' 50-scenario sweep on 2 workers: 1.57× with a
-   task per project and scenario, 1.63–1.69× with one per scenario);
+   no task of its own (the samples' 50-scenario sweep on 2 workers took 12.0–12.8 s this
+   way, 13.2–13.9 s with a staffing task per scenario);
 2. ``"<scenario>/<project>/simulate"`` (inbound and chat projects) — does that staffing meet
    the target? A synthetic schedule puts exactly the required agents on the project in each
    interval (agents dedicated to the project, one work segment per run of intervals) and the
