@@ -70,7 +70,7 @@ import pandas as pd
 import yaml
 
 from wfm.batch._graph import BatchProgress, Ref, Shared, Task, TaskFailure, run_graph, seed_for
-from wfm.domain import Agent, BillingModel, Project
+from wfm.domain import BillingModel, Project
 from wfm.economics import (
     DEFAULT_FULL_TIME_WEEK_H,
     AgentHours,
@@ -82,7 +82,12 @@ from wfm.economics import (
 from wfm.errors import InputError
 from wfm.grid import Grid
 from wfm.services._files import write_csv_atomic, write_text_atomic
-from wfm.services.economics import changed_contracts, economics_frame, grade_rates
+from wfm.services.economics import (
+    changed_contracts,
+    economics_frame,
+    grade_rates,
+    project_rates,
+)
 from wfm.services.simulation import (
     SimProjects,
     SimulationReport,
@@ -1067,22 +1072,6 @@ def _week(
     return monday, rows
 
 
-def _rates(
-    projects: Mapping[str, Project], agents: Sequence[Agent], settings: CostSettings
-) -> dict[str, float]:
-    """Each project's hourly cost: the mean of the agents holding it (as ``whatif_economics``)."""
-    rates: dict[str, float] = {}
-    for project_id in projects:
-        holders = [
-            settings.hourly_cost_eur(AgentHours(a.agent, 0.0, a.grade, a.hourly_cost_eur))
-            for a in agents
-            if project_id in a.projects
-        ]
-        if holders:
-            rates[project_id] = math.fsum(holders) / len(holders)
-    return rates
-
-
 def _prepare(
     data_dir: Path, scenarios: Sequence[SweepScenario], week: dt.date | None
 ) -> tuple[_Site, dt.date, dict[str, pd.DataFrame]]:
@@ -1116,7 +1105,7 @@ def _prepare(
         )
     interval_min = infer_interval_min(demand)
     settings = CostSettings(grade_rates_eur_per_h=grade_rates(site.agents))
-    rates = _rates(projects, site.agents, settings)
+    rates = project_rates(projects, site.agents, settings)
     per_project = {
         str(p): rows.sort_values("ts", kind="stable").reset_index(drop=True)
         for p, rows in demand.groupby("project", sort=True)

@@ -59,6 +59,7 @@ __all__ = [
     "economics_frame",
     "grade_rates",
     "kpis_from_summary",
+    "project_rates",
     "schedule_economics",
     "schedule_hours",
     "whatif_economics",
@@ -166,6 +167,25 @@ def grade_rates(agents: Sequence[Agent]) -> dict[str, float]:
         if agent.hourly_cost_eur > 0.0:
             by_grade.setdefault(agent.grade, []).append(agent.hourly_cost_eur)
     return {grade: math.fsum(v) / len(v) for grade, v in by_grade.items()}
+
+
+def project_rates(
+    projects: Mapping[str, Project] | Sequence[str],
+    agents: Sequence[Agent],
+    settings: CostSettings,
+) -> dict[str, float]:
+    """Each project's hourly cost: the mean hourly cost of the agents holding it (projects
+    no agent holds are left out)."""
+    rates: dict[str, float] = {}
+    for project_id in projects:
+        holders = [
+            settings.hourly_cost_eur(AgentHours(a.agent, 0.0, a.grade, a.hourly_cost_eur))
+            for a in agents
+            if project_id in a.projects
+        ]
+        if holders:
+            rates[project_id] = math.fsum(holders) / len(holders)
+    return rates
 
 
 def kpis_from_summary(summary: pd.DataFrame) -> pd.DataFrame:
@@ -462,15 +482,7 @@ def whatif_economics(
         c.project: replace(projects[c.project], contract=c.scenario) for c in changes
     }
     settings = settings or CostSettings(grade_rates_eur_per_h=grade_rates(agents))
-    rates: dict[str, float] = {}
-    for project_id in projects:
-        holders = [
-            settings.hourly_cost_eur(AgentHours(a.agent, 0.0, a.grade, a.hourly_cost_eur))
-            for a in agents
-            if project_id in a.projects
-        ]
-        if holders:
-            rates[project_id] = math.fsum(holders) / len(holders)
+    rates = project_rates(projects, agents, settings)
     needed = set(result.scenario_requirements["project"].astype(str))
     missing = sorted(needed - set(rates))
     if missing:

@@ -57,15 +57,18 @@ from wfm.errors import InputError, WfmError
 from wfm.services._db import read_only, transaction
 from wfm.services._files import iso_text, write_csv_atomic
 from wfm.services.catalog import load_site_folder
+from wfm.services.economics import ECONOMICS_COLUMNS
 from wfm.services.plans import (
     PassOn,
     PlanProgress,
     PlanRequest,
     PlanRunner,
     PlanRunView,
+    get_plan,
 )
 from wfm.services.reports import PlanArtifacts, write_client_reports, write_report_html
 from wfm.services.schedules import Publication, publish_run
+from wfm.services.simulation import SUMMARY_COLUMNS as SIM_SUMMARY
 from wfm.services.sitedata import SiteData, load_site_data
 
 if TYPE_CHECKING:
@@ -361,10 +364,6 @@ def plan_artifacts(engine: sa.Engine, run_id: int, *, tz: str | None = None) -> 
     """The frames of done plan run ``run_id`` as stored (``InputError`` if it is not done):
     forecast, planned requirements, draft schedule, simulated KPIs and their summary,
     economics, projects, and the history stored inside the week (the actuals, if any)."""
-    from wfm.services.economics import ECONOMICS_COLUMNS
-    from wfm.services.plans import get_plan
-    from wfm.services.simulation import SUMMARY_COLUMNS as SIM_SUMMARY
-
     view = get_plan(engine, run_id=run_id)
     if view.status.value != "done" or view.result is None:
         raise InputError(
@@ -429,8 +428,11 @@ def _interval_min(frame: pd.DataFrame) -> int:
     return int(pd.Series(ts).diff().dropna().min().total_seconds() // 60)
 
 
-def plan_summary(engine: sa.Engine, view: PlanRunView) -> pd.DataFrame:
-    """Per planned project (``SUMMARY_COLUMNS``) from a done run's stored result."""
+def plan_summary(
+    engine: sa.Engine, view: PlanRunView, schedule: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per planned project (``SUMMARY_COLUMNS``) from a done run's stored result
+    (``schedule``: its draft schedule, read from the database when not given)."""
     result = view.result or {}
     rounds = result.get("loop", {}).get("rounds", [])
     kept = result.get("loop", {}).get("kept_round", 0)
@@ -441,8 +443,9 @@ def plan_summary(engine: sa.Engine, view: PlanRunView) -> pd.DataFrame:
     sim = {r["project"]: r for r in result.get("kpis", {}).get("by_project", [])}
     money = {r["project"]: r for r in result.get("economics", {}).get("by_project", [])}
     coverage = {r["project"]: r for r in result.get("schedule", {}).get("coverage", [])}
-    with read_only(engine) as s:
-        schedule = repo.schedule_frame(s, schedule_id=int(result["schedule"]["id"]))
+    if schedule is None:
+        with read_only(engine) as s:
+            schedule = repo.schedule_frame(s, schedule_id=int(result["schedule"]["id"]))
     work = schedule[schedule["activity"].astype(str) == "work"]
     agents = work.groupby("project")["agent"].nunique().to_dict()
     projects = sorted({*coverage, *sim, *money})
@@ -505,8 +508,6 @@ def export_plan(
     """Write done plan run ``run_id`` 's files to ``folder`` (see the module docstring): all
     of them into a temporary folder beside it, then swapped in for the old one, so a crash
     leaves either the old folder or the new one. Returns the files by name."""
-    from wfm.services.plans import get_plan
-
     folder = Path(folder)
     view = get_plan(engine, run_id=run_id)
     art = plan_artifacts(engine, run_id, tz=tz)
@@ -539,7 +540,7 @@ def export_plan(
             _csv(art.economics, tmp / "economics.csv")
         if art.actual is not None:
             _csv(art.actual, tmp / "actual.csv")
-        _csv(plan_summary(engine, view), tmp / "summary.csv")
+        _csv(plan_summary(engine, view, art.schedule), tmp / "summary.csv")
         if site_folder is not None:
             for name in _SITE_FILES:
                 if (Path(site_folder) / name).is_file():
