@@ -56,6 +56,7 @@ class Counts:
     available: FloatArray  # (G, T)
     under_lb_slots: float
     reports: tuple[tuple[str, str, float, float, float], ...]
+    under_prices: FloatArray  # (P, T) duals of the coverage rows of the bound's solve
 
 
 def scaled_requirements(inst: Instance) -> IntArray:
@@ -208,6 +209,7 @@ def solve_counts(
     for (_, p, t), var in work.items():
         cover[p, t].append(var)
     under: dict[tuple[int, int], Var] = {}
+    rows: dict[tuple[int, int], Any] = {}
     over: dict[tuple[int, int], Var] = {}
     for p in range(n_p):
         for t in range(n_t):
@@ -215,7 +217,7 @@ def solve_counts(
             parts = cover.get((p, t), [])
             if r > 0:
                 u = lp.NumVar(0.0, r, f"u[{p},{t}]")
-                lp.Add(u >= r - sum(parts))
+                rows[p, t] = lp.Add(u >= r - sum(parts))
                 under[p, t] = u
             if parts:
                 ov = lp.NumVar(0.0, inf, f"o[{p},{t}]")
@@ -227,6 +229,10 @@ def solve_counts(
     # only a proven optimum is a bound; a time-limited LP point is not
     under_lb = max(0.0, report[2] * (1 - 1e-9) - 1e-6) if optimal else 0.0
     values = {key: float(v.solution_value()) for key, v in work.items()}
+    prices = np.zeros((n_p, n_t))
+    if optimal:
+        for (p, t), row in rows.items():
+            prices[p, t] = float(row.dual_value())
     lp.Minimize(
         sum(float(under_cost[p]) * REQ_SCALE * u for (p, _), u in under.items())
         + sum(float(over_cost[p]) * REQ_SCALE * ov for (p, _), ov in over.items())
@@ -244,4 +250,5 @@ def solve_counts(
         available=avail,
         under_lb_slots=under_lb,
         reports=tuple(reports),
+        under_prices=prices,
     )

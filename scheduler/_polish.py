@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from scheduler._agents import History, limits_of
 from scheduler._assign import LATE_END_MIN
+from scheduler._bound import best_week, shift_values
 from scheduler._instance import FloatArray, Instance, IntArray
 from scheduler._intraday import LUNCH, WORK, PlacedShift, _break_windows, work_cover
 from scheduler._shiftdp import NEG, best_shift
@@ -43,6 +44,7 @@ _EPS = 1e-9
 MAX_PASSES = 20
 MOVE_SLOTS = 4  # a shift may move up to this many slots earlier or later per step
 MOVE_STEPS = 2  # … and grow or shrink by up to this many length steps
+WEEK_EVALS = 8  # a whole-week move counts as this many shift insides (deterministic limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +268,142 @@ def _best_week(
     return choice
 
 
+@dataclass(frozen=True, eq=False)
+class _WeekTools:
+    """What whole-week moves need, computed once per polish: per length its lunch, break
+    slots and paid slots; the horizon's sizes for ``best_week``."""
+
+    lunch_of_len: IntArray
+    breaks_of_len: IntArray
+    paid_of_len: IntArray
+    width: int
+    n_ends: int
+
+    @staticmethod
+    def of(inst: Instance) -> _WeekTools:
+        lay = inst.layout
+        top = int(inst.type_len.max()) + 1
+        lunch = np.array([lay.lunch_slots(n) if n else 0 for n in range(top)], dtype=np.int64)
+        breaks = np.array(
+            [lay.breaks(n) * lay.break_len if n else 0 for n in range(top)], dtype=np.int64
+        )
+        paid = np.array([lay.paid(n) if n else 0 for n in range(top)], dtype=np.int64)
+        ends = inst.type_start + inst.type_len
+        return _WeekTools(
+            lunch,
+            breaks,
+            paid,
+            width=int((ends - inst.day_slot[inst.type_day]).max()) + 1,
+            n_ends=int(ends.max()) + 1,
+        )
+
+
+def _consecutive_ok(days: Sequence[int], history: History, limit: int) -> bool:
+    """At most ``limit`` worked days in a row, last week's included."""
+    worked = set(days) | set(history.worked_days)
+    return all(
+        sum(1 for d in range(first, first + limit + 1) if d in worked) <= limit
+        for first in range(-limit, 7 - limit)
+    )
+
+
+def _week_penalty(starts_min: Sequence[int], pref: dt.time | None, costs: PolishCosts) -> float:
+    """Preferred-start and start-instability penalties of a week's start minutes."""
+    value = 0.0
+    if pref is not None:
+        p = pref.hour * 60 + pref.minute
+        value += sum(
+            costs.preferred_per_slot * (min(abs(m - p), 1440 - abs(m - p)) // 15)
+            for m in starts_min
+        )
+    if len(starts_min) >= 2:
+        value += costs.instability_per_slot * ((max(starts_min) - min(starts_min)) // 15)
+    return value
+
+
+def _week_move(
+    inst: Instance,
+    a: int,
+    current: Sequence[PlacedShift],
+    need: FloatArray,
+    costs: PolishCosts,
+    tools: _WeekTools,
+    types: IntArray,  # the agent's allowed shift types, sorted by day
+    minute_of: IntArray,
+    paid_range: tuple[int, int],
+    late_range: tuple[int, int],
+    history: History,
+    late: Callable[[int, int], bool],
+) -> list[PlacedShift] | None:
+    """The agent's whole week chosen afresh against the others' coverage (``need`` without
+    the agent): the best week by dynamic programming over the days with each shift's relaxed
+    value (``_bound``), then each chosen shift's exact inside. Returns it when its exact value
+    beats the current week's, else None. Days, rest, contract hours and days are kept by the
+    programme; late shifts and consecutive days are checked afterwards."""
+    if not types.size:
+        return None
+    lay = inst.layout
+    g = int(inst.agent_group[a])
+    skills = [inst.pidx(p) for p in inst.groups[g]]
+    gain = _gain(need[skills], costs.under[skills], costs.over[skills])
+    m = np.where(inst.open_[skills], gain, -1e9).max(axis=0)
+    start, length = inst.type_start[types], inst.type_len[types]
+    values = np.empty(types.size)
+    shift_values(
+        np.ascontiguousarray(m),
+        start,
+        length,
+        tools.lunch_of_len,
+        lay.lunch_lo,
+        lay.lunch_hi,
+        tools.breaks_of_len,
+        values,
+        np.empty(types.size, dtype=np.int64),
+    )
+    pref = inst.agents[a].preferred_start
+    if pref is not None:
+        dev = np.abs(minute_of[start] - (pref.hour * 60 + pref.minute))
+        values -= costs.preferred_per_slot * (np.minimum(dev, 1440 - dev) // 15)
+    max_days = limits_of(inst, a)[2]
+    chosen = np.full(8, -1, dtype=np.int64)
+    found = best_week(
+        np.searchsorted(inst.type_day[types], np.arange(8)).astype(np.int64),
+        start,
+        length,
+        tools.paid_of_len[length],
+        values,
+        inst.day_slot,
+        tools.width,
+        tools.n_ends,
+        lay.rest,
+        max_days,
+        paid_range[0],
+        paid_range[1],
+        chosen,
+    )
+    if found <= NEG:
+        return None
+    picked = sorted(int(types[j]) for j in chosen if j >= 0)
+    week: list[PlacedShift] = []
+    value = 0.0
+    for k in picked:
+        s, n = int(inst.type_start[k]), int(inst.type_len[k])
+        inside = _inside(inst, skills, s, n, need, costs)
+        if inside is None:
+            return None
+        week.append(PlacedShift(a, int(inst.type_day[k]), s, inside[1], inside[2]))
+        value += inside[0]
+    n_late = sum(late(sh.start, sh.length) for sh in week)
+    if not late_range[0] <= n_late <= late_range[1]:
+        return None
+    if not _consecutive_ok([sh.day for sh in week], history, inst.max_consecutive_days):
+        return None
+    value -= _week_penalty([int(minute_of[sh.start]) for sh in week], pref, costs)
+    now = sum(_current_value(sh, need, costs) for sh in current)
+    now -= _week_penalty([int(minute_of[sh.start]) for sh in current], pref, costs)
+    return week if value > now + 1e-6 else None
+
+
 def polish(
     inst: Instance,
     placed: Sequence[PlacedShift],
@@ -277,6 +415,7 @@ def polish(
     max_evals: int | None = None,  # shift insides evaluated at most (a deterministic limit)
     seed: int,
     keep: frozenset[tuple[int, int]] = frozenset(),  # (agent, day) not to touch
+    week_moves: bool = True,
 ) -> tuple[list[PlacedShift], int, int]:
     """``placed`` improved shift by shift (``fixed`` shifts count in the coverage and the rest
     rule but never change); returns the shifts, the number changed and the passes made."""
@@ -320,6 +459,8 @@ def polish(
     order = [a for a in agents if movable[a]]
     rng = np.random.default_rng(seed)
     changed: set[int] = set()
+    dropped: set[int] = set()  # shifts a whole-week move removed
+    tools = _WeekTools.of(inst) if week_moves and inst.n_types else None
     lengths = lay.lengths()
 
     evals = 0
@@ -347,6 +488,42 @@ def polish(
             mine = sorted(movable[a], key=lambda i: out[i].start)
             for i in mine:
                 _book(need, out[i], +1.0)
+            if tools is not None and a not in fixed_by_agent and len(mine) == len(by_agent[a]):
+                evals += WEEK_EVALS
+                min_p, max_p, _ = limits_of(inst, a)
+                lo_above = min(bounds.above[0], above_of[a])
+                hi_above = max(bounds.above[1], above_of[a])
+                week = _week_move(
+                    inst,
+                    a,
+                    [out[i] for i in mine],
+                    need,
+                    costs,
+                    tools,
+                    _agent_types(inst, a, histories[a].last_end),
+                    minute_of,
+                    (max(min_p, min_p + lo_above), min(max_p, min_p + hi_above)),
+                    (min(bounds.late[0], late_of[a]), max(bounds.late[1], late_of[a])),
+                    histories[a],
+                    late,
+                )
+                if week is not None:
+                    slots = mine[: len(week)]
+                    while len(slots) < len(week):
+                        out.append(week[0])  # a placeholder, replaced below
+                        slots.append(len(out) - 1)
+                    for i in mine[len(week) :]:
+                        dropped.add(i)
+                        changed.discard(i)
+                    for i, sh in zip(slots, week, strict=True):
+                        out[i] = sh
+                        changed.add(i)
+                    by_agent[a] = list(slots)
+                    movable[a] = list(slots)
+                    mine = sorted(slots, key=lambda i: out[i].start)
+                    paid_of[a] = sum(paid(sh) for sh in week)
+                    late_of[a] = sum(late(sh.start, sh.length) for sh in week)
+                    improved += 1
             # the agent's timeline: fixed shifts (pinned, kept) and the movable ones' options
             others = [out[j] for j in by_agent[a] if j not in mine] + fixed_by_agent.get(a, [])
             last_end = histories[a].last_end
@@ -413,7 +590,18 @@ def polish(
             above_of[a] = paid_of[a] - limits_of(inst, a)[0]
         if not improved:
             break
-    return out, len(changed), passes
+    return [sh for i, sh in enumerate(out) if i not in dropped], len(changed), passes
+
+
+def _agent_types(inst: Instance, a: int, last_end: int | None) -> IntArray:
+    """Agent ``a``'s allowed shift types inside the horizon, after last week's rest, by day."""
+    g = int(inst.agent_group[a])
+    ok = inst.agent_type_ok[a] & inst.type_chunk_ok[g]
+    ok &= inst.type_start + inst.type_len <= inst.n_slots
+    if last_end is not None:
+        ok &= inst.type_start >= last_end + inst.layout.rest
+    types = np.flatnonzero(ok)
+    return types[np.argsort(inst.type_day[types], kind="stable")].astype(np.int64)
 
 
 def count_switches(shifts: Sequence[PlacedShift]) -> int:

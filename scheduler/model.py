@@ -46,6 +46,7 @@ import pandas as pd
 
 from scheduler._agents import Candidate, History, feasible
 from scheduler._assign import LATE_END_MIN, AssignCosts, assign, candidates
+from scheduler._bound import agent_bound
 from scheduler._counts import REQ_SCALE, Unsolved, solve_counts
 from scheduler._explain import explain_agent
 from scheduler._instance import SLOT_S, Instance, build_instance
@@ -316,6 +317,21 @@ def solve_week(
             rules=("counts",),
         ) from exc
     reports = [StageReport(*r) for r in counts.reports]
+    under_lb_slots = counts.under_lb_slots
+    if under_lb_slots > 0 and not pinned_placed:  # stage 1's proven bound: its prices
+        tick("bound: per agent", 0.35)
+        start_bound = time.perf_counter()
+        per_agent = agent_bound(inst, counts.under_prices)
+        under_lb_slots = max(under_lb_slots, per_agent)
+        reports.append(
+            StageReport(
+                "bound: per agent at stage 1's prices",
+                "OPTIMAL",
+                per_agent,
+                per_agent,
+                time.perf_counter() - start_bound,
+            )
+        )
 
     tick("stage 2: named agents", 0.4)
     cands: list[list[Candidate]] = []
@@ -432,7 +448,7 @@ def solve_week(
         placed_all,
         schedule,
         weights,
-        counts.under_lb_slots,
+        under_lb_slots,
         reports,
         clock,
         prior_placed if has_prior else None,

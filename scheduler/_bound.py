@@ -1,0 +1,291 @@
+"""A Lagrangian lower bound on under-coverage, agent by agent (private).
+
+For prices ``pi[p, t]`` in ``[0, 1]`` (per agent-slot of requirement), and coverage ``x``,
+``max(0, r - x) >= pi * (r - x)``, so for every schedule
+
+    under >= sum(pi * r) - sum over agents of the prices their own week collects
+          >= sum(pi * r) - sum over agents of max over their feasible weeks of those prices.
+
+The inner maximum may be taken over any *superset* of an agent's feasible weeks and the bound
+stays true. Here that superset is: at most one shift a day among the shift types the agent may
+work (availability, days off, opening), at most ``max_days`` shifts, paid time within the
+contract's minimum and maximum, ``min_rest`` between consecutive shifts (all exact); inside a
+shift the lunch at its cheapest start in the window and the breaks on the shift's cheapest slots
+wherever they are, and each work slot on the agent's best project there (relaxed: break windows,
+project chunks, consecutive days and the previous week are ignored). That per-agent week is
+solved exactly by dynamic programming over the days (numba). The prices are the duals of the
+coverage rows of stage 1's linear programme; projected subgradient steps from there gained
+nothing on the 150-agent benchmark week (16 steps, measured), so none are taken.
+
+Like stage 1's bound, it holds for schedules of the optimizer's shift types; ``solve_week``
+does not use it when pinned shifts (which may be of other lengths) are given.
+
+Stage 1's programme pools the agents of a group per slot and per week; this bound sees each
+agent's own rest, days and hours, so it is at least as tight at the same prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from scheduler._instance import FloatArray, Instance
+
+F = TypeVar("F", bound=Callable[..., Any])
+NEG = -1e300
+
+
+def _jit(func: F) -> F:
+    return cast(F, numba.njit(cache=True, nogil=True)(func))
+
+
+@_jit
+def shift_values(
+    m: npt.NDArray[np.float64],  # (T,) price of an agent-slot at work (best project)
+    starts: npt.NDArray[np.int64],
+    lens: npt.NDArray[np.int64],
+    lunch_of_len: npt.NDArray[np.int64],  # lunch slots per shift length
+    lunch_lo: int,
+    lunch_hi: int,
+    break_slots_of_len: npt.NDArray[np.int64],  # break slots in all, per shift length
+    out: npt.NDArray[np.float64],
+    lunch_at: npt.NDArray[np.int64],  # out: lunch offset (-1 none)
+) -> None:
+    """The relaxed best value of each shift type: its slots' prices less the cheapest lunch
+    in the window and less the cheapest slots for the breaks (anywhere in the shift)."""
+    for k in range(starts.shape[0]):
+        s = starts[k]
+        n = lens[k]
+        total = 0.0
+        for i in range(n):
+            total += m[s + i]
+        ll = lunch_of_len[n]
+        lunch_at[k] = -1
+        if ll > 0:
+            best = 1e300
+            for off in range(lunch_lo, min(lunch_hi, n - ll) + 1):
+                x = 0.0
+                for i in range(off, off + ll):
+                    x += m[s + i]
+                if x < best:
+                    best = x
+                    lunch_at[k] = off
+            if lunch_at[k] >= 0:
+                total -= best
+        nb = break_slots_of_len[n]
+        if nb > 0:
+            small = np.full(nb, 1e300)
+            for i in range(n):
+                v = m[s + i]
+                if v < small[nb - 1]:
+                    j = nb - 1
+                    while j > 0 and small[j - 1] > v:
+                        small[j] = small[j - 1]
+                        j -= 1
+                    small[j] = v
+            for j in range(nb):
+                total -= small[j]
+        out[k] = total
+
+
+@_jit
+def best_week(
+    day_first: npt.NDArray[np.int64],  # (8,) the types of day d are [day_first[d], day_first[d+1])
+    t_start: npt.NDArray[np.int64],
+    t_len: npt.NDArray[np.int64],
+    t_paid: npt.NDArray[np.int64],
+    t_val: npt.NDArray[np.float64],
+    day_slot: npt.NDArray[np.int64],  # (8,) first slot of each local day
+    width: int,  # the latest end of a shift, in slots after its day's first slot, plus 1
+    n_ends: int,  # slots in the horizon, plus 1
+    rest: int,
+    max_days: int,
+    min_paid: int,
+    max_paid: int,
+    chosen: npt.NDArray[np.int64],  # out: the chosen types (-1 padded)
+) -> float:
+    """The most value of one agent's week: at most one type a day, at most ``max_days``,
+    paid slots in ``[min_paid, max_paid]``, ``rest`` slots between a shift's end and the next
+    start. Returns ``NEG`` when no week keeps that.
+
+    States: (last shift's day and end, shifts, paid slots). A day's types look back at the
+    best state of the earlier days that ends ``rest`` before their start: states ending
+    before the day's earliest look-back are folded once into a running maximum, the rest are
+    scanned as a prefix maximum over the day's window of look-backs."""
+    n_n = max_days + 1
+    n_q = max_paid + 1
+    f = np.full((7, width, n_n, n_q), NEG)
+    back_k = np.empty((7, width, n_n, n_q), dtype=np.int64)
+    back_p = np.empty((7, width, n_n, n_q), dtype=np.int64)
+    # every state of the days done, by absolute end slot + 1 (0: no shift yet), and its code
+    g = np.full((n_ends + 1, n_n, n_q), NEG)
+    g_code = np.full((n_ends + 1, n_n, n_q), -1, dtype=np.int64)
+    g[0, 0, 0] = 0.0
+    agg = np.full((n_n, n_q), NEG)  # the best state ending before ``cursor``
+    agg_code = np.full((n_n, n_q), -1, dtype=np.int64)
+    cursor = 0
+    pre = np.empty((n_ends + 1, n_n, n_q))
+    pre_code = np.empty((n_ends + 1, n_n, n_q), dtype=np.int64)
+    for d in range(7):
+        lo = day_first[d]
+        hi = day_first[d + 1]
+        if hi <= lo:
+            continue
+        first = n_ends
+        last = 0
+        for k in range(lo, hi):
+            idx = min(max(t_start[k] - rest + 1, 0), n_ends)
+            first = min(first, idx)
+            last = max(last, idx)
+        while cursor < first:
+            for n in range(n_n):
+                for q in range(n_q):
+                    if g[cursor, n, q] > agg[n, q]:
+                        agg[n, q] = g[cursor, n, q]
+                        agg_code[n, q] = g_code[cursor, n, q]
+            cursor += 1
+        # pre[i]: the best state ending at or before slot first + i - 1
+        for i in range(last - first + 1):
+            e = first + i
+            for n in range(n_n):
+                for q in range(n_q):
+                    if i == 0:
+                        bv = agg[n, q]
+                        bc = agg_code[n, q]
+                    else:
+                        bv = pre[i - 1, n, q]
+                        bc = pre_code[i - 1, n, q]
+                    if g[e, n, q] > bv:
+                        bv = g[e, n, q]
+                        bc = g_code[e, n, q]
+                    pre[i, n, q] = bv
+                    pre_code[i, n, q] = bc
+        base = day_slot[d]
+        for k in range(lo, hi):
+            paid = t_paid[k]
+            if paid > max_paid:
+                continue
+            i = min(max(t_start[k] - rest + 1, 0), n_ends) - first
+            el = t_start[k] + t_len[k] - base
+            v = t_val[k]
+            for n in range(max_days):
+                for q in range(max_paid - paid + 1):
+                    p = pre[i, n, q]
+                    if p <= NEG:
+                        continue
+                    nv = p + v
+                    if nv > f[d, el, n + 1, q + paid]:
+                        f[d, el, n + 1, q + paid] = nv
+                        back_k[d, el, n + 1, q + paid] = k
+                        back_p[d, el, n + 1, q + paid] = pre_code[i, n, q]
+        for el in range(width):
+            e = base + el + 1
+            if e > n_ends:
+                break
+            for n in range(n_n):
+                for q in range(n_q):
+                    if f[d, el, n, q] > g[e, n, q]:
+                        g[e, n, q] = f[d, el, n, q]
+                        g_code[e, n, q] = d * width + el
+    best = NEG
+    best_code = -2
+    best_n = 0
+    best_q = 0
+    if min_paid <= 0:
+        best = 0.0
+        best_code = -1
+    for d in range(7):
+        for el in range(width):
+            for n in range(1, n_n):
+                for q in range(max(0, min_paid), n_q):
+                    if f[d, el, n, q] > best:
+                        best = f[d, el, n, q]
+                        best_code = d * width + el
+                        best_n = n
+                        best_q = q
+    for i in range(chosen.shape[0]):
+        chosen[i] = -1
+    if best_code == -2:
+        return NEG
+    i = 0
+    code = best_code
+    n = best_n
+    q = best_q
+    while code >= 0:
+        d = code // width
+        el = code % width
+        k = back_k[d, el, n, q]
+        chosen[i] = k
+        i += 1
+        code = back_p[d, el, n, q]
+        n -= 1
+        q -= t_paid[k]
+    return best
+
+
+def agent_bound(inst: Instance, prices: FloatArray) -> float:
+    """The Lagrangian bound on under-coverage (agent-slots) at ``prices`` (P, T), clipped to
+    [0, 1] and to the slots with a requirement: ``sum(pi * r)`` less, per agent, the most its
+    relaxed week collects (see the module docstring)."""
+    lay = inst.layout
+    req = inst.required
+    if not inst.n_types:
+        return 0.0
+    top = int(inst.type_len.max()) + 1
+    lunch_of_len = np.array([lay.lunch_slots(n) if n else 0 for n in range(top)], dtype=np.int64)
+    breaks_of_len = np.array(
+        [lay.breaks(n) * lay.break_len if n else 0 for n in range(top)], dtype=np.int64
+    )
+    paid_of_len = np.array([lay.paid(n) if n else 0 for n in range(top)], dtype=np.int64)
+    ends = inst.type_start + inst.type_len
+    width = int((ends - inst.day_slot[inst.type_day]).max()) + 1
+    n_ends = int(ends.max()) + 1
+    pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
+    total = float((pi * req).sum())
+    values = np.zeros(inst.n_types)
+    chosen = np.full(8, -1, dtype=np.int64)
+    for g, group in enumerate(inst.groups):
+        members = np.flatnonzero(inst.agent_group == g)
+        if not members.size:
+            continue
+        sk = [inst.pidx(p) for p in group]
+        m = np.where(inst.open_[sk], pi[sk], 0.0).max(axis=0)
+        shift_values(
+            np.ascontiguousarray(m),
+            inst.type_start,
+            inst.type_len,
+            lunch_of_len,
+            lay.lunch_lo,
+            lay.lunch_hi,
+            breaks_of_len,
+            values,
+            np.empty(inst.n_types, dtype=np.int64),
+        )
+        for a in members.tolist():
+            agent = inst.agents[a]
+            ok = np.flatnonzero(inst.agent_type_ok[a] & inst.type_chunk_ok[g])
+            ks = ok[np.argsort(inst.type_day[ok], kind="stable")].astype(np.int64)
+            if not ks.size:
+                continue
+            max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))
+            args = (
+                np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
+                inst.type_start[ks],
+                inst.type_len[ks],
+                paid_of_len[inst.type_len[ks]],
+                values[ks],
+                inst.day_slot,
+                width,
+                n_ends,
+                lay.rest,
+                min(agent.max_days_week, inst.max_days_week),
+            )
+            best = best_week(*args, int(np.ceil(agent.min_hours_week * 4 - 1e-6)), max_paid, chosen)
+            if best <= NEG:  # the contract minimum is out of reach: drop it (a relaxation)
+                best = best_week(*args, 0, max_paid, chosen)
+            total -= max(best, 0.0)
+    return max(0.0, total)

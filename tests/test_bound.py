@@ -1,0 +1,201 @@
+"""The per-agent bound's parts against brute force, and the bound against exact optima.
+
+``best_week`` (dynamic programming over the days) is checked against enumerating every
+combination of at most one shift type a day; ``shift_values`` against enumerating every lunch
+start and every set of break slots; ``agent_bound`` must never exceed the under-coverage of a
+schedule the optimizer found and the independent validator accepted, and must be at least
+stage 1's bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scheduler import SolveParams, Weights, solve_week
+from scheduler._bound import NEG, agent_bound, best_week, shift_values
+from scheduler._counts import solve_counts
+from scheduler._instance import build_instance
+from scheduler.model import _costs
+from scheduler.validator import validate_schedule
+from wfm.domain import Agent, ShiftRules
+
+TZ = "Europe/Berlin"
+WEEK = dt.date(2026, 4, 27)
+
+
+def _brute_week(
+    day_of: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    paid: np.ndarray,
+    value: np.ndarray,
+    rest: int,
+    max_days: int,
+    min_paid: int,
+    max_paid: int,
+) -> float:
+    per_day = [[-1, *np.flatnonzero(day_of == d).tolist()] for d in range(7)]
+    best = NEG
+    for combo in itertools.product(*per_day):
+        ks = [k for k in combo if k >= 0]
+        if len(ks) > max_days:
+            continue
+        q = int(sum(paid[k] for k in ks))
+        if not min_paid <= q <= max_paid:
+            continue
+        ks.sort(key=lambda k: start[k])
+        if any(start[b] < start[a] + length[a] + rest for a, b in itertools.pairwise(ks)):
+            continue
+        best = max(best, float(sum(value[k] for k in ks)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_best_week_equals_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    day_len = 12
+    day_slot = np.arange(8, dtype=np.int64) * day_len
+    rows = []
+    for d in range(7):
+        for _ in range(int(rng.integers(0, 3))):  # 0-2 types a day: 3^7 weeks at most
+            s = int(day_slot[d] + rng.integers(0, day_len))
+            n = int(rng.integers(2, 9))
+            rows.append((d, s, n, n - int(rng.integers(0, 2)), float(rng.normal(3.0, 4.0))))
+    rows.sort(key=lambda r: r[0])
+    if not rows:
+        rows = [(0, 0, 4, 4, 1.0)]
+    day_of, start, length, paid = (np.array([r[i] for r in rows], dtype=np.int64) for i in range(4))
+    value = np.array([r[4] for r in rows])
+    rest = int(rng.integers(0, 10))
+    max_days = int(rng.integers(1, 6))
+    max_paid = int(rng.integers(4, 30))
+    min_paid = int(rng.integers(0, max_paid // 2 + 1))
+    ends = start + length
+    width = int((ends - day_slot[day_of]).max()) + 1
+    chosen = np.full(8, -1, dtype=np.int64)
+    got = best_week(
+        np.searchsorted(day_of, np.arange(8)).astype(np.int64),
+        start,
+        length,
+        paid,
+        value,
+        day_slot,
+        width,
+        int(ends.max()) + 1,
+        rest,
+        max_days,
+        min_paid,
+        max_paid,
+        chosen,
+    )
+    want = _brute_week(day_of, start, length, paid, value, rest, max_days, min_paid, max_paid)
+    if want <= NEG:
+        assert got <= NEG
+        return
+    assert got == pytest.approx(want, abs=1e-9)
+    # the chosen week is one of the brute force's: it keeps the rules and has that value
+    ks = sorted((int(k) for k in chosen if k >= 0), key=lambda k: start[k])
+    assert len({day_of[k] for k in ks}) == len(ks) <= max_days
+    assert min_paid <= sum(paid[k] for k in ks) <= max_paid
+    assert all(start[b] >= start[a] + length[a] + rest for a, b in itertools.pairwise(ks))
+    assert sum(value[k] for k in ks) == pytest.approx(got, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_shift_values_are_the_best_lunch_and_breaks(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n_t = 40
+    m = rng.uniform(0.0, 1.0, n_t).round(2)
+    lunch_lo, lunch_hi = 3, 6
+    lunch_of_len = np.zeros(21, dtype=np.int64)
+    breaks_of_len = np.zeros(21, dtype=np.int64)
+    lunch_of_len[13:] = 2
+    breaks_of_len[8:] = 1
+    breaks_of_len[16:] = 2
+    starts = rng.integers(0, 20, 12).astype(np.int64)
+    lens = rng.integers(6, 21, 12).astype(np.int64)
+    out = np.empty(12)
+    shift_values(
+        m,
+        starts,
+        lens,
+        lunch_of_len,
+        lunch_lo,
+        lunch_hi,
+        breaks_of_len,
+        out,
+        np.empty(12, np.int64),
+    )
+    for k in range(12):
+        s, n = int(starts[k]), int(lens[k])
+        ll, nb = int(lunch_of_len[n]), int(breaks_of_len[n])
+        best = -np.inf
+        lunches = range(lunch_lo, min(lunch_hi, n - ll) + 1) if ll else [None]
+        for lo in lunches:
+            off = set(range(lo, lo + ll)) if lo is not None else set()
+            rest = [o for o in range(n) if o not in off]
+            for brk in itertools.combinations(rest, nb):
+                best = max(best, sum(m[s + o] for o in rest if o not in brk))
+        # a relaxation: at least the best lunch-and-breaks placement (breaks may overlap lunch
+        # in the relaxation, so it is an upper bound, equal when they do not)
+        assert out[k] >= best - 1e-9
+        whole = float(m[s : s + n].sum())
+        assert out[k] <= whole + 1e-9
+
+
+def _agents(n: int, seed: int) -> list[Agent]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        skills = ["a", "b"] if i % 3 == 0 else (["a"] if i % 3 == 1 else ["b"])
+        full = bool(rng.random() < 0.5)
+        out.append(
+            Agent(
+                f"A{i:02d}",
+                Agent.skills_from(skills),
+                30.0 if full else 16.0,
+                40.0 if full else 24.0,
+                max_days_week=5 if full else 4,
+                earliest_start=dt.time(12, 0) if i % 4 == 0 else None,
+            )
+        )
+    return out
+
+
+def _requirements(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(7):
+        day = WEEK + dt.timedelta(days=d)
+        for h in range(7, 22):
+            for q in range(4):
+                ts = pd.Timestamp(dt.datetime.combine(day, dt.time(h, 15 * q)), tz=TZ)
+                rows.append(("a", ts, round(float(rng.uniform(0.5, 4.0)), 2)))
+                if h < 18:
+                    rows.append(("b", ts, round(float(rng.uniform(0.0, 3.0)), 2)))
+    return pd.DataFrame(rows, columns=["project", "ts", "agents"])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
+    agents = _agents(9, seed)
+    req = _requirements(seed)
+    rules = ShiftRules()
+    inst = build_instance(req, agents, rules, tz=TZ, week=WEEK)
+    under_c, over_c = _costs(inst, Weights())
+    counts = solve_counts(inst, under_cost=under_c, over_cost=over_c, time_s=10)
+    per_agent = agent_bound(inst, counts.under_prices)
+    assert per_agent >= counts.under_lb_slots - 1e-6
+    sol = solve_week(
+        req, agents, rules, tz=TZ, week=WEEK, params=SolveParams(time_limit_s=10, workers=1)
+    )
+    check = validate_schedule(sol.schedule, agents, rules, tz=TZ, requirements=req)
+    assert check.ok, check.violations[:3]
+    # a bound on every schedule of the optimizer's shift types: also on the one found
+    assert per_agent / 4 <= check.under_h + 1e-6
+    assert sol.under_lower_bound_h == pytest.approx(min(per_agent / 4, sol.under_h), abs=1e-6)
