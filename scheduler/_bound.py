@@ -227,6 +227,16 @@ def best_week(
     return best
 
 
+def slot_terms(req: FloatArray, pi: FloatArray) -> FloatArray:
+    """Per project and slot, ``min over whole y >= 0 of max(0, r - y) + pi * y``: the bound's
+    term for a requirement ``r`` met by a whole number of agents ``y`` at price ``pi`` in
+    [0, 1] — the better of ``floor(r)`` agents (``r - (1 - pi) * floor(r)``) and ``ceil(r)``
+    (``pi * ceil(r)``). At least ``pi * r``, the term of fractional coverage."""
+    low, high = np.floor(req), np.ceil(req)
+    terms: FloatArray = np.minimum(req - (1.0 - pi) * low, pi * high)
+    return terms
+
+
 def agent_bound(inst: Instance, prices: FloatArray) -> float:
     """The Lagrangian bound on under-coverage (agent-slots) at ``prices`` (P, T), clipped to
     [0, 1] and to the slots with a requirement: ``sum(pi * r)`` less, per agent, the most its
@@ -245,7 +255,7 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
     width = int((ends - inst.day_slot[inst.type_day]).max()) + 1
     n_ends = int(ends.max()) + 1
     pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
-    total = float((pi * req).sum())
+    total = float(slot_terms(req, pi).sum())
     values = np.zeros(inst.n_types)
     chosen = np.full(8, -1, dtype=np.int64)
     for g, group in enumerate(inst.groups):

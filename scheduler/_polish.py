@@ -17,6 +17,13 @@ start-instability penalties count in the value. This is how hours move between d
 shift grows while another shrinks) and how shift lengths with fewer breaks per paid hour are
 found.
 
+Before that, an agent none of whose week is fixed gets a whole-week move: its best week from
+scratch by dynamic programming over the days (``_bound.best_week``: one shift a day, rest,
+contract hours and days), each shift type valued by its relaxed inside against the others'
+coverage, then the chosen shifts' exact insides; the new week replaces the old one only when
+its exact value (less preferred-start and instability penalties) is higher. This moves shifts
+between days and adds or drops shifts, which the moves above cannot.
+
 Passes over the agents in a seeded order repeat until one changes nothing, ``MAX_PASSES``, the
 deadline, or (deterministic) a number of evaluated shift insides. A week only changes when that
 strictly lowers the objective, so the stage never makes a schedule worse. Pinned shifts and,
@@ -44,6 +51,7 @@ _EPS = 1e-9
 MAX_PASSES = 20
 MOVE_SLOTS = 4  # a shift may move up to this many slots earlier or later per step
 MOVE_STEPS = 2  # … and grow or shrink by up to this many length steps
+WEEKEND = (5, 6)  # day indices of Saturday and Sunday (the weekend-spread penalty's days)
 WEEK_EVALS = 8  # a whole-week move counts as this many shift insides (deterministic limit)
 
 
@@ -128,10 +136,12 @@ def _minute_of_day(inst: Instance) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class _Spreads:
-    """Current (lowest, highest) over agents of paid slots above the minimum and late shifts."""
+    """Current (lowest, highest) over agents of paid slots above the minimum, late shifts and
+    weekend shifts (a week's days stay as they are except in whole-week moves)."""
 
     above: tuple[int, int]
     late: tuple[int, int]
+    weekend: tuple[int, int] = (0, 7)
 
 
 @dataclass(frozen=True, eq=False)
@@ -321,25 +331,35 @@ def _week_penalty(starts_min: Sequence[int], pref: dt.time | None, costs: Polish
     return value
 
 
-def _week_move(
+@dataclass(frozen=True, slots=True)
+class _WeekRules:
+    """What bounds one agent's new week: its allowed shift types (by day), its paid slots and
+    late shifts (contract, and inside the current spreads over agents), last week."""
+
+    types: IntArray
+    paid_range: tuple[int, int]
+    late_range: tuple[int, int]
+    weekend_range: tuple[int, int]
+    history: History
+
+
+def _best_week_of(
     inst: Instance,
     a: int,
-    current: Sequence[PlacedShift],
+    rules: _WeekRules,
     need: FloatArray,
     costs: PolishCosts,
     tools: _WeekTools,
-    types: IntArray,  # the agent's allowed shift types, sorted by day
     minute_of: IntArray,
-    paid_range: tuple[int, int],
-    late_range: tuple[int, int],
-    history: History,
     late: Callable[[int, int], bool],
-) -> list[PlacedShift] | None:
+) -> tuple[list[PlacedShift], float] | None:
     """The agent's whole week chosen afresh against the others' coverage (``need`` without
     the agent): the best week by dynamic programming over the days with each shift's relaxed
-    value (``_bound``), then each chosen shift's exact inside. Returns it when its exact value
-    beats the current week's, else None. Days, rest, contract hours and days are kept by the
-    programme; late shifts and consecutive days are checked afterwards."""
+    value (``_bound``), then each chosen shift's exact inside. Returns it with its exact
+    value less its preferred-start and instability penalties, or None. Days, rest, contract
+    hours and days are kept by the programme; late shifts and consecutive days are checked
+    afterwards."""
+    types = rules.types
     if not types.size:
         return None
     lay = inst.layout
@@ -364,7 +384,6 @@ def _week_move(
     if pref is not None:
         dev = np.abs(minute_of[start] - (pref.hour * 60 + pref.minute))
         values -= costs.preferred_per_slot * (np.minimum(dev, 1440 - dev) // 15)
-    max_days = limits_of(inst, a)[2]
     chosen = np.full(8, -1, dtype=np.int64)
     found = best_week(
         np.searchsorted(inst.type_day[types], np.arange(8)).astype(np.int64),
@@ -376,17 +395,16 @@ def _week_move(
         tools.width,
         tools.n_ends,
         lay.rest,
-        max_days,
-        paid_range[0],
-        paid_range[1],
+        limits_of(inst, a)[2],
+        rules.paid_range[0],
+        rules.paid_range[1],
         chosen,
     )
     if found <= NEG:
         return None
-    picked = sorted(int(types[j]) for j in chosen if j >= 0)
     week: list[PlacedShift] = []
     value = 0.0
-    for k in picked:
+    for k in sorted(int(types[j]) for j in chosen if j >= 0):
         s, n = int(inst.type_start[k]), int(inst.type_len[k])
         inside = _inside(inst, skills, s, n, need, costs)
         if inside is None:
@@ -394,14 +412,15 @@ def _week_move(
         week.append(PlacedShift(a, int(inst.type_day[k]), s, inside[1], inside[2]))
         value += inside[0]
     n_late = sum(late(sh.start, sh.length) for sh in week)
-    if not late_range[0] <= n_late <= late_range[1]:
+    if not rules.late_range[0] <= n_late <= rules.late_range[1]:
         return None
-    if not _consecutive_ok([sh.day for sh in week], history, inst.max_consecutive_days):
+    n_weekend = sum(1 for sh in week if sh.day in WEEKEND)
+    if not rules.weekend_range[0] <= n_weekend <= rules.weekend_range[1]:
+        return None
+    if not _consecutive_ok([sh.day for sh in week], rules.history, inst.max_consecutive_days):
         return None
     value -= _week_penalty([int(minute_of[sh.start]) for sh in week], pref, costs)
-    now = sum(_current_value(sh, need, costs) for sh in current)
-    now -= _week_penalty([int(minute_of[sh.start]) for sh in current], pref, costs)
-    return week if value > now + 1e-6 else None
+    return week, value
 
 
 def polish(
@@ -452,6 +471,7 @@ def polish(
     # contract hours above the minimum: their spread over agents is a penalty
     above_of = {a: paid_of[a] - limits_of(inst, a)[0] for a in agents}
     late_of = {a: sum(late(out[i].start, out[i].length) for i in by_agent[a]) for a in agents}
+    weekend_of = {a: sum(1 for i in by_agent[a] if out[i].day in WEEKEND) for a in agents}
     movable = {
         a: [i for i in by_agent[a] if (a, out[i].day) not in keep and out[i].end <= n_t]
         for a in agents
@@ -470,6 +490,52 @@ def polish(
             return True
         return deadline is not None and time.perf_counter() >= deadline
 
+    def whole_week(a: int) -> bool:
+        """Whether agent ``a``'s week may be replaced as a whole (nothing of it fixed)."""
+        return (
+            tools is not None
+            and a not in fixed_by_agent
+            and len(movable[a]) == len(by_agent[a])
+            and bool(by_agent[a])
+        )
+
+    def week_rules(a: int, bounds: _Spreads) -> _WeekRules:
+        min_p, max_p, _ = limits_of(inst, a)
+        lo_above = min(bounds.above[0], above_of[a])
+        hi_above = max(bounds.above[1], above_of[a])
+        return _WeekRules(
+            types=_agent_types(inst, a, histories[a].last_end),
+            paid_range=(max(min_p, min_p + lo_above), min(max_p, min_p + hi_above)),
+            late_range=(min(bounds.late[0], late_of[a]), max(bounds.late[1], late_of[a])),
+            weekend_range=(
+                min(bounds.weekend[0], weekend_of[a]),
+                max(bounds.weekend[1], weekend_of[a]),
+            ),
+            history=histories[a],
+        )
+
+    def replace_week(a: int, week: list[PlacedShift]) -> list[int]:
+        """Put ``week`` in place of agent ``a``'s shifts; returns their indices by start."""
+        mine = by_agent[a]
+        slots = mine[: len(week)]
+        while len(slots) < len(week):
+            out.append(week[0])  # a placeholder, replaced below
+            slots.append(len(out) - 1)
+        for i in mine[len(week) :]:
+            dropped.add(i)
+            changed.discard(i)
+        for i, sh in zip(slots, week, strict=True):
+            if out[i] != sh:
+                changed.add(i)
+            out[i] = sh
+        by_agent[a] = list(slots)
+        movable[a] = list(slots)
+        paid_of[a] = sum(paid(sh) for sh in week)
+        late_of[a] = sum(late(sh.start, sh.length) for sh in week)
+        weekend_of[a] = sum(1 for sh in week if sh.day in WEEKEND)
+        above_of[a] = paid_of[a] - limits_of(inst, a)[0]
+        return sorted(slots, key=lambda i: out[i].start)
+
     passes = 0
     for _ in range(MAX_PASSES):
         if not order or past_deadline():
@@ -479,6 +545,7 @@ def polish(
         bounds = _Spreads(
             above=(min(above_of.values()), max(above_of.values())),
             late=(min(late_of.values()), max(late_of.values())),
+            weekend=(min(weekend_of.values()), max(weekend_of.values())),
         )
         for a in rng.permutation(order).tolist():
             if past_deadline():
@@ -488,41 +555,20 @@ def polish(
             mine = sorted(movable[a], key=lambda i: out[i].start)
             for i in mine:
                 _book(need, out[i], +1.0)
-            if tools is not None and a not in fixed_by_agent and len(mine) == len(by_agent[a]):
+            if whole_week(a):
                 evals += WEEK_EVALS
-                min_p, max_p, _ = limits_of(inst, a)
-                lo_above = min(bounds.above[0], above_of[a])
-                hi_above = max(bounds.above[1], above_of[a])
-                week = _week_move(
-                    inst,
-                    a,
-                    [out[i] for i in mine],
-                    need,
-                    costs,
-                    tools,
-                    _agent_types(inst, a, histories[a].last_end),
-                    minute_of,
-                    (max(min_p, min_p + lo_above), min(max_p, min_p + hi_above)),
-                    (min(bounds.late[0], late_of[a]), max(bounds.late[1], late_of[a])),
-                    histories[a],
-                    late,
+                assert tools is not None
+                found = _best_week_of(
+                    inst, a, week_rules(a, bounds), need, costs, tools, minute_of, late
                 )
-                if week is not None:
-                    slots = mine[: len(week)]
-                    while len(slots) < len(week):
-                        out.append(week[0])  # a placeholder, replaced below
-                        slots.append(len(out) - 1)
-                    for i in mine[len(week) :]:
-                        dropped.add(i)
-                        changed.discard(i)
-                    for i, sh in zip(slots, week, strict=True):
-                        out[i] = sh
-                        changed.add(i)
-                    by_agent[a] = list(slots)
-                    movable[a] = list(slots)
-                    mine = sorted(slots, key=lambda i: out[i].start)
-                    paid_of[a] = sum(paid(sh) for sh in week)
-                    late_of[a] = sum(late(sh.start, sh.length) for sh in week)
+                now = sum(_current_value(out[i], need, costs) for i in mine)
+                now -= _week_penalty(
+                    [int(minute_of[out[i].start]) for i in mine],
+                    inst.agents[a].preferred_start,
+                    costs,
+                )
+                if found is not None and found[1] > now + 1e-6:
+                    mine = replace_week(a, found[0])
                     improved += 1
             # the agent's timeline: fixed shifts (pinned, kept) and the movable ones' options
             others = [out[j] for j in by_agent[a] if j not in mine] + fixed_by_agent.get(a, [])

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from scheduler import SolveParams, Weights, solve_week
-from scheduler._bound import NEG, agent_bound, best_week, shift_values
+from scheduler._bound import NEG, agent_bound, best_week, shift_values, slot_terms
 from scheduler._counts import solve_counts
 from scheduler._instance import build_instance
 from scheduler.model import _costs
@@ -199,3 +199,12 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
     # a bound on every schedule of the optimizer's shift types: also on the one found
     assert per_agent / 4 <= check.under_h + 1e-6
     assert sol.under_lower_bound_h == pytest.approx(min(per_agent / 4, sol.under_h), abs=1e-6)
+
+
+@pytest.mark.parametrize("r", [0.0, 0.3, 1.0, 2.3, 4.75, 7.0])
+@pytest.mark.parametrize("pi", [0.0, 0.2, 0.5, 0.9, 1.0])
+def test_slot_terms_are_the_best_whole_coverage(r: float, pi: float) -> None:
+    got = float(slot_terms(np.array([[r]]), np.array([[pi]]))[0, 0])
+    want = min(max(0.0, r - y) + pi * y for y in range(20))
+    assert got == pytest.approx(want, abs=1e-12)
+    assert got >= pi * r - 1e-12

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scheduler._agents import History
-from scheduler._instance import build_instance
+from scheduler._instance import Instance, build_instance
 from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, work_cover
 from scheduler._polish import PolishCosts, polish
 from scheduler._shiftdp import NEG, best_shift
@@ -210,3 +210,94 @@ def test_polish_moves_hours_between_days_within_the_contract() -> None:
     assert after < before
     report = validate_schedule(_frame(inst.slot_local, better, "A1"), [agent], rules, tz=TZ)
     assert report.ok, report.violations
+
+
+def _desk_shift(inst: Instance, day: pd.Timestamp, d: int, length: int) -> PlacedShift:
+    lay = inst.layout
+    start = int(np.flatnonzero(inst.slot_local == day)[0])
+    activity = [WORK] * length
+    n_lunch = lay.lunch_slots(length)
+    activity[lay.lunch_lo : lay.lunch_lo + n_lunch] = [LUNCH] * n_lunch
+    activity[5] = BREAK
+    activity[length - 5] = BREAK
+    project = tuple(0 if a == WORK else -1 for a in activity)
+    return PlacedShift(0, d, start, tuple(activity), project)
+
+
+def test_whole_week_move_puts_the_shift_on_the_day_that_needs_it() -> None:
+    """One 8-h (paid) shift a week on Monday, where nobody is needed; Wednesday needs one agent
+    08:00–16:30. Moves inside a day cannot help; the whole-week move puts the shift on
+    Wednesday, and the validator accepts the week."""
+    rules = ShiftRules()
+    agent = Agent("A1", (Skill("desk"),), min_hours_week=8.0, max_hours_week=8.0)
+    days = [pd.Timestamp(f"2026-04-{d} 08:00", tz=TZ) for d in (27, 29)]
+    ts = pd.DatetimeIndex([t for day in days for t in pd.date_range(day, periods=34, freq="15min")])
+    need = [1.0 if t.day == 29 else 0.0 for t in ts]
+    req = pd.DataFrame({"project": "desk", "ts": ts, "agents": need})
+    inst = build_instance(req, [agent], rules, tz=TZ, week=WEEK)
+    monday = _desk_shift(inst, days[0], 0, 34)
+    costs = PolishCosts(
+        under=np.array([10.0 * 0.25]),
+        over=np.array([1.0 * 0.25]),
+        switch=0.5,
+        preferred_per_slot=0.0,
+        instability_per_slot=0.0,
+    )
+    kept, changed, _ = polish(
+        inst,
+        [monday],
+        [],
+        histories=[History()],
+        costs=costs,
+        deadline=None,
+        seed=0,
+        week_moves=False,
+    )
+    assert [sh.day for sh in kept] == [0]  # the moves inside a day keep Monday
+    (moved,), changed, _ = polish(
+        inst, [monday], [], histories=[History()], costs=costs, deadline=None, seed=0
+    )
+    assert changed == 1 and moved.day == 2
+    under = np.clip(inst.required - work_cover(inst, [moved]), 0, None).sum() / 4
+    # 8.5 h required; a 34-slot shift works 8 h paid less two 15-min breaks: 7.5 h
+    assert under == pytest.approx(1.0)
+    report = validate_schedule(
+        _frame(inst.slot_local, [moved], "A1"), [agent], rules, tz=TZ, requirements=req
+    )
+    assert report.ok, report.violations
+    assert report.under_h == pytest.approx(1.0)
+
+
+def test_whole_week_move_keeps_rest_after_last_week() -> None:
+    """Last week's shift ended Sunday 23:00; Monday needs one agent from 08:00. With 11 h rest
+    the week may not start before Monday 10:00, whatever the coverage says."""
+    rules = ShiftRules()
+    agent = Agent("A1", (Skill("desk"),), min_hours_week=8.0, max_hours_week=8.0)
+    days = [pd.Timestamp(f"2026-04-{d} 08:00", tz=TZ) for d in (27, 29)]
+    ts = pd.DatetimeIndex([t for day in days for t in pd.date_range(day, periods=34, freq="15min")])
+    need = [1.0 if t.day == 27 else 0.0 for t in ts]
+    req = pd.DataFrame({"project": "desk", "ts": ts, "agents": need})
+    inst = build_instance(req, [agent], rules, tz=TZ, week=WEEK)
+    wednesday = _desk_shift(inst, days[1], 2, 34)
+    last_end = int(np.flatnonzero(inst.slot_local == pd.Timestamp("2026-04-27 00:00", tz=TZ))[0])
+    last_end -= 4  # Sunday 23:00
+    costs = PolishCosts(
+        under=np.array([10.0 * 0.25]),
+        over=np.array([1.0 * 0.25]),
+        switch=0.5,
+        preferred_per_slot=0.0,
+        instability_per_slot=0.0,
+    )
+    moved, _, _ = polish(
+        inst,
+        [wednesday],
+        [],
+        histories=[History(last_end=last_end)],
+        costs=costs,
+        deadline=None,
+        seed=0,
+    )
+    assert 0 in [sh.day for sh in moved]  # the week moved to Monday …
+    assert all(sh.start >= last_end + inst.layout.rest for sh in moved)  # … after the rest
+    paid = [sh.length - sum(1 for a in sh.activity if a == LUNCH) for sh in moved]
+    assert sum(paid) == 8 * 4
