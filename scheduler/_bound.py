@@ -27,13 +27,14 @@ agent's own rest, days and hours, so it is at least as tight at the same prices.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
-from scheduler._instance import FloatArray, Instance
+from scheduler._instance import FloatArray, Instance, IntArray
 
 F = TypeVar("F", bound=Callable[..., Any])
 NEG = -1e300
@@ -227,6 +228,36 @@ def best_week(
     return best
 
 
+@dataclass(frozen=True, eq=False)
+class WeekTables:
+    """What ``shift_values`` and ``best_week`` need of an instance, computed once: per shift
+    length its lunch, break and paid slots; the latest end of a shift after its day's first
+    slot (+1) and the horizon's slots (+1)."""
+
+    lunch_of_len: IntArray
+    breaks_of_len: IntArray
+    paid_of_len: IntArray
+    width: int
+    n_ends: int
+
+    @staticmethod
+    def of(inst: Instance) -> WeekTables:
+        lay = inst.layout
+        top = int(inst.type_len.max()) + 1
+        lengths = range(1, top)
+        lunch = np.array([0, *(lay.lunch_slots(n) for n in lengths)], dtype=np.int64)
+        breaks = np.array([0, *(lay.breaks(n) * lay.break_len for n in lengths)], dtype=np.int64)
+        paid = np.array([0, *(lay.paid(n) for n in lengths)], dtype=np.int64)
+        ends = inst.type_start + inst.type_len
+        return WeekTables(
+            lunch,
+            breaks,
+            paid,
+            width=int((ends - inst.day_slot[inst.type_day]).max()) + 1,
+            n_ends=int(ends.max()) + 1,
+        )
+
+
 def slot_terms(req: FloatArray, pi: FloatArray) -> FloatArray:
     """Per project and slot, ``min over whole y >= 0 of max(0, r - y) + pi * y``: the bound's
     term for a requirement ``r`` met by a whole number of agents ``y`` at price ``pi`` in
@@ -245,15 +276,7 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
     req = inst.required
     if not inst.n_types:
         return 0.0
-    top = int(inst.type_len.max()) + 1
-    lunch_of_len = np.array([lay.lunch_slots(n) if n else 0 for n in range(top)], dtype=np.int64)
-    breaks_of_len = np.array(
-        [lay.breaks(n) * lay.break_len if n else 0 for n in range(top)], dtype=np.int64
-    )
-    paid_of_len = np.array([lay.paid(n) if n else 0 for n in range(top)], dtype=np.int64)
-    ends = inst.type_start + inst.type_len
-    width = int((ends - inst.day_slot[inst.type_day]).max()) + 1
-    n_ends = int(ends.max()) + 1
+    tab = WeekTables.of(inst)
     pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
     total = float(slot_terms(req, pi).sum())
     values = np.zeros(inst.n_types)
@@ -268,10 +291,10 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
             np.ascontiguousarray(m),
             inst.type_start,
             inst.type_len,
-            lunch_of_len,
+            tab.lunch_of_len,
             lay.lunch_lo,
             lay.lunch_hi,
-            breaks_of_len,
+            tab.breaks_of_len,
             values,
             np.empty(inst.n_types, dtype=np.int64),
         )
@@ -286,11 +309,11 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
                 np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
                 inst.type_start[ks],
                 inst.type_len[ks],
-                paid_of_len[inst.type_len[ks]],
+                tab.paid_of_len[inst.type_len[ks]],
                 values[ks],
                 inst.day_slot,
-                width,
-                n_ends,
+                tab.width,
+                tab.n_ends,
                 lay.rest,
                 min(agent.max_days_week, inst.max_days_week),
             )

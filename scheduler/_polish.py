@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from scheduler._agents import History, limits_of
 from scheduler._assign import LATE_END_MIN
-from scheduler._bound import best_week, shift_values
+from scheduler._bound import WeekTables, best_week, shift_values
 from scheduler._instance import FloatArray, Instance, IntArray
 from scheduler._intraday import LUNCH, WORK, PlacedShift, _break_windows, work_cover
 from scheduler._shiftdp import NEG, best_shift
@@ -278,36 +278,6 @@ def _best_week(
     return choice
 
 
-@dataclass(frozen=True, eq=False)
-class _WeekTools:
-    """What whole-week moves need, computed once per polish: per length its lunch, break
-    slots and paid slots; the horizon's sizes for ``best_week``."""
-
-    lunch_of_len: IntArray
-    breaks_of_len: IntArray
-    paid_of_len: IntArray
-    width: int
-    n_ends: int
-
-    @staticmethod
-    def of(inst: Instance) -> _WeekTools:
-        lay = inst.layout
-        top = int(inst.type_len.max()) + 1
-        lunch = np.array([lay.lunch_slots(n) if n else 0 for n in range(top)], dtype=np.int64)
-        breaks = np.array(
-            [lay.breaks(n) * lay.break_len if n else 0 for n in range(top)], dtype=np.int64
-        )
-        paid = np.array([lay.paid(n) if n else 0 for n in range(top)], dtype=np.int64)
-        ends = inst.type_start + inst.type_len
-        return _WeekTools(
-            lunch,
-            breaks,
-            paid,
-            width=int((ends - inst.day_slot[inst.type_day]).max()) + 1,
-            n_ends=int(ends.max()) + 1,
-        )
-
-
 def _consecutive_ok(days: Sequence[int], history: History, limit: int) -> bool:
     """At most ``limit`` worked days in a row, last week's included."""
     worked = set(days) | set(history.worked_days)
@@ -349,7 +319,7 @@ def _best_week_of(
     rules: _WeekRules,
     need: FloatArray,
     costs: PolishCosts,
-    tools: _WeekTools,
+    tools: WeekTables,
     minute_of: IntArray,
     late: Callable[[int, int], bool],
 ) -> tuple[list[PlacedShift], float] | None:
@@ -480,7 +450,7 @@ def polish(
     rng = np.random.default_rng(seed)
     changed: set[int] = set()
     dropped: set[int] = set()  # shifts a whole-week move removed
-    tools = _WeekTools.of(inst) if week_moves and inst.n_types else None
+    tools = WeekTables.of(inst) if week_moves and inst.n_types else None
     lengths = lay.lengths()
 
     evals = 0

@@ -22,6 +22,17 @@ TZ = "Europe/Berlin"
 WEEK = dt.date(2026, 4, 27)
 
 
+def _desk_costs() -> PolishCosts:
+    """One project: 10 per agent-hour under, 1 over, 0.5 per switch, nothing else."""
+    return PolishCosts(
+        under=np.array([10.0 * 0.25]),
+        over=np.array([1.0 * 0.25]),
+        switch=0.5,
+        preferred_per_slot=0.0,
+        instability_per_slot=0.0,
+    )
+
+
 def _brute_force(
     gain: np.ndarray,
     lunch: tuple[int, int, int] | None,
@@ -144,13 +155,7 @@ def test_polish_moves_lunch_and_breaks_out_of_the_peak() -> None:
     activity[1] = BREAK
     activity[length - 3] = BREAK
     bad = PlacedShift(0, 0, start, tuple(activity), tuple(0 if a == WORK else -1 for a in activity))
-    costs = PolishCosts(
-        under=np.array([10.0 * 0.25]),
-        over=np.array([1.0 * 0.25]),
-        switch=0.5,
-        preferred_per_slot=0.0,
-        instability_per_slot=0.0,
-    )
+    costs = _desk_costs()
     (good,), changed, _ = polish(
         inst, [bad], [], histories=[History()], costs=costs, deadline=None, seed=0
     )
@@ -191,13 +196,7 @@ def test_polish_moves_hours_between_days_within_the_contract() -> None:
         activity[length - 5] = BREAK
         project = tuple(0 if a == WORK else -1 for a in activity)
         shifts.append(PlacedShift(0, day, start, tuple(activity), project))
-    costs = PolishCosts(
-        under=np.array([10.0 * 0.25]),
-        over=np.array([1.0 * 0.25]),
-        switch=0.5,
-        preferred_per_slot=0.0,
-        instability_per_slot=0.0,
-    )
+    costs = _desk_costs()
     better, changed, _ = polish(
         inst, shifts, [], histories=[History()], costs=costs, deadline=None, seed=0
     )
@@ -224,25 +223,27 @@ def _desk_shift(inst: Instance, day: pd.Timestamp, d: int, length: int) -> Place
     return PlacedShift(0, d, start, tuple(activity), project)
 
 
-def test_whole_week_move_puts_the_shift_on_the_day_that_needs_it() -> None:
-    """One 8-h (paid) shift a week on Monday, where nobody is needed; Wednesday needs one agent
-    08:00–16:30. Moves inside a day cannot help; the whole-week move puts the shift on
-    Wednesday, and the validator accepts the week."""
+def _monday_and_wednesday(
+    needed: int,
+) -> tuple[ShiftRules, Agent, list[pd.Timestamp], pd.DataFrame, Instance]:
+    """An agent paid exactly 8 h a week; requirement rows Monday 27 and Wednesday 29 April
+    08:00–16:30, one agent needed on day ``needed`` of the month, none on the other."""
     rules = ShiftRules()
     agent = Agent("A1", (Skill("desk"),), min_hours_week=8.0, max_hours_week=8.0)
     days = [pd.Timestamp(f"2026-04-{d} 08:00", tz=TZ) for d in (27, 29)]
     ts = pd.DatetimeIndex([t for day in days for t in pd.date_range(day, periods=34, freq="15min")])
-    need = [1.0 if t.day == 29 else 0.0 for t in ts]
+    need = [1.0 if t.day == needed else 0.0 for t in ts]
     req = pd.DataFrame({"project": "desk", "ts": ts, "agents": need})
-    inst = build_instance(req, [agent], rules, tz=TZ, week=WEEK)
+    return rules, agent, days, req, build_instance(req, [agent], rules, tz=TZ, week=WEEK)
+
+
+def test_whole_week_move_puts_the_shift_on_the_day_that_needs_it() -> None:
+    """One 8-h (paid) shift a week on Monday, where nobody is needed; Wednesday needs one agent
+    08:00–16:30. Moves inside a day cannot help; the whole-week move puts the shift on
+    Wednesday, and the validator accepts the week."""
+    rules, agent, days, req, inst = _monday_and_wednesday(needed=29)
     monday = _desk_shift(inst, days[0], 0, 34)
-    costs = PolishCosts(
-        under=np.array([10.0 * 0.25]),
-        over=np.array([1.0 * 0.25]),
-        switch=0.5,
-        preferred_per_slot=0.0,
-        instability_per_slot=0.0,
-    )
+    costs = _desk_costs()
     kept, changed, _ = polish(
         inst,
         [monday],
@@ -271,23 +272,11 @@ def test_whole_week_move_puts_the_shift_on_the_day_that_needs_it() -> None:
 def test_whole_week_move_keeps_rest_after_last_week() -> None:
     """Last week's shift ended Sunday 23:00; Monday needs one agent from 08:00. With 11 h rest
     the week may not start before Monday 10:00, whatever the coverage says."""
-    rules = ShiftRules()
-    agent = Agent("A1", (Skill("desk"),), min_hours_week=8.0, max_hours_week=8.0)
-    days = [pd.Timestamp(f"2026-04-{d} 08:00", tz=TZ) for d in (27, 29)]
-    ts = pd.DatetimeIndex([t for day in days for t in pd.date_range(day, periods=34, freq="15min")])
-    need = [1.0 if t.day == 27 else 0.0 for t in ts]
-    req = pd.DataFrame({"project": "desk", "ts": ts, "agents": need})
-    inst = build_instance(req, [agent], rules, tz=TZ, week=WEEK)
+    _, _, days, _, inst = _monday_and_wednesday(needed=27)
     wednesday = _desk_shift(inst, days[1], 2, 34)
     last_end = int(np.flatnonzero(inst.slot_local == pd.Timestamp("2026-04-27 00:00", tz=TZ))[0])
     last_end -= 4  # Sunday 23:00
-    costs = PolishCosts(
-        under=np.array([10.0 * 0.25]),
-        over=np.array([1.0 * 0.25]),
-        switch=0.5,
-        preferred_per_slot=0.0,
-        instability_per_slot=0.0,
-    )
+    costs = _desk_costs()
     moved, _, _ = polish(
         inst,
         [wednesday],
