@@ -258,6 +258,14 @@ class WeekTables:
         )
 
 
+def agent_types(inst: Instance, a: int) -> IntArray:
+    """The shift types agent ``a`` may work (availability, and an open project of its group
+    in every chunk), ordered by day as ``best_week`` needs."""
+    ok = np.flatnonzero(inst.agent_type_ok[a] & inst.type_chunk_ok[int(inst.agent_group[a])])
+    types: IntArray = ok[np.argsort(inst.type_day[ok], kind="stable")].astype(np.int64)
+    return types
+
+
 def slot_terms(req: FloatArray, pi: FloatArray) -> FloatArray:
     """Per project and slot, ``min over whole y >= 0 of max(0, r - y) + pi * y``: the bound's
     term for a requirement ``r`` met by a whole number of agents ``y`` at price ``pi`` in
@@ -300,8 +308,7 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
         )
         for a in members.tolist():
             agent = inst.agents[a]
-            ok = np.flatnonzero(inst.agent_type_ok[a] & inst.type_chunk_ok[g])
-            ks = ok[np.argsort(inst.type_day[ok], kind="stable")].astype(np.int64)
+            ks = agent_types(inst, a)
             if not ks.size:
                 continue
             max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))

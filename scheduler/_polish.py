@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from scheduler._agents import History, limits_of
 from scheduler._assign import LATE_END_MIN
-from scheduler._bound import WeekTables, best_week, shift_values
+from scheduler._bound import WeekTables, agent_types, best_week, shift_values
 from scheduler._instance import FloatArray, Instance, IntArray
 from scheduler._intraday import LUNCH, WORK, PlacedShift, _break_windows, work_cover
 from scheduler._shiftdp import NEG, best_shift
@@ -203,14 +203,7 @@ def _best_week(
     lo_above = min(spreads.above[0], now_above)
     hi_above = max(spreads.above[1], now_above)
     lo_late, hi_late = min(spreads.late[0], now_late), max(spreads.late[1], now_late)
-    pref_min = None if pref is None else pref.hour * 60 + pref.minute
-    adjusted = []
-    for o in opts:
-        v = o.value.copy()
-        if pref_min is not None:
-            dev = np.abs(o.start_min - pref_min)
-            v -= costs.preferred_per_slot * (np.minimum(dev, 1440 - dev) // 15)
-        adjusted.append(v)
+    adjusted = [o.value - costs.preferred_per_slot * _pref_slots(o.start_min, pref) for o in opts]
 
     def rest_mask(x: int, skip: int) -> npt.NDArray[np.bool_]:
         ok = np.ones(len(opts[x].start), dtype=bool)
@@ -287,15 +280,19 @@ def _consecutive_ok(days: Sequence[int], history: History, limit: int) -> bool:
     )
 
 
+def _pref_slots(start_min: IntArray, pref: dt.time | None) -> IntArray:
+    """Whole slots between each start (minute of day) and the preferred start, around the
+    clock; zeros without a preference."""
+    if pref is None:
+        return np.zeros(np.shape(start_min), dtype=np.int64)
+    dev = np.abs(np.asarray(start_min, dtype=np.int64) - (pref.hour * 60 + pref.minute))
+    slots: IntArray = np.minimum(dev, 1440 - dev) // 15
+    return slots
+
+
 def _week_penalty(starts_min: Sequence[int], pref: dt.time | None, costs: PolishCosts) -> float:
     """Preferred-start and start-instability penalties of a week's start minutes."""
-    value = 0.0
-    if pref is not None:
-        p = pref.hour * 60 + pref.minute
-        value += sum(
-            costs.preferred_per_slot * (min(abs(m - p), 1440 - abs(m - p)) // 15)
-            for m in starts_min
-        )
+    value = costs.preferred_per_slot * float(_pref_slots(np.asarray(starts_min), pref).sum())
     if len(starts_min) >= 2:
         value += costs.instability_per_slot * ((max(starts_min) - min(starts_min)) // 15)
     return value
@@ -351,9 +348,7 @@ def _best_week_of(
         np.empty(types.size, dtype=np.int64),
     )
     pref = inst.agents[a].preferred_start
-    if pref is not None:
-        dev = np.abs(minute_of[start] - (pref.hour * 60 + pref.minute))
-        values -= costs.preferred_per_slot * (np.minimum(dev, 1440 - dev) // 15)
+    values -= costs.preferred_per_slot * _pref_slots(minute_of[start], pref)
     chosen = np.full(8, -1, dtype=np.int64)
     found = best_week(
         np.searchsorted(inst.type_day[types], np.arange(8)).astype(np.int64),
@@ -469,12 +464,26 @@ def polish(
             and bool(by_agent[a])
         )
 
+    allowed: dict[int, IntArray] = {}
+
+    def types_of(a: int) -> IntArray:
+        """Agent ``a``'s shift types inside the horizon and after last week's rest, by day
+        (computed once)."""
+        if a not in allowed:
+            ks = agent_types(inst, a)
+            ok = inst.type_start[ks] + inst.type_len[ks] <= inst.n_slots
+            last_end = histories[a].last_end
+            if last_end is not None:
+                ok &= inst.type_start[ks] >= last_end + inst.layout.rest
+            allowed[a] = ks[ok]
+        return allowed[a]
+
     def week_rules(a: int, bounds: _Spreads) -> _WeekRules:
         min_p, max_p, _ = limits_of(inst, a)
         lo_above = min(bounds.above[0], above_of[a])
         hi_above = max(bounds.above[1], above_of[a])
         return _WeekRules(
-            types=_agent_types(inst, a, histories[a].last_end),
+            types=types_of(a),
             paid_range=(max(min_p, min_p + lo_above), min(max_p, min_p + hi_above)),
             late_range=(min(bounds.late[0], late_of[a]), max(bounds.late[1], late_of[a])),
             weekend_range=(
@@ -607,17 +616,6 @@ def polish(
         if not improved:
             break
     return [sh for i, sh in enumerate(out) if i not in dropped], len(changed), passes
-
-
-def _agent_types(inst: Instance, a: int, last_end: int | None) -> IntArray:
-    """Agent ``a``'s allowed shift types inside the horizon, after last week's rest, by day."""
-    g = int(inst.agent_group[a])
-    ok = inst.agent_type_ok[a] & inst.type_chunk_ok[g]
-    ok &= inst.type_start + inst.type_len <= inst.n_slots
-    if last_end is not None:
-        ok &= inst.type_start >= last_end + inst.layout.rest
-    types = np.flatnonzero(ok)
-    return types[np.argsort(inst.type_day[types], kind="stable")].astype(np.int64)
 
 
 def count_switches(shifts: Sequence[PlacedShift]) -> int:
