@@ -4,11 +4,11 @@ section of BENCHMARKS.md (replacing it if present, leaving every other byte as i
 
 The grid: calls ×0.8…1.2 (5 values) × AHT ×0.9…1.1 (5) × SL target 0.8 / 0.9 (every project)
 = 50 scenarios; each is staffed per project, simulated per inbound/chat project and costed
-(``wfm.batch.sweep``: 10 tasks per scenario). Both runs happen in this process, one after the
-other, after a warm-up of each (one small sweep: numba kernels loaded, worker processes
-started); their frames must be equal. The projection list-schedules the serial run's measured
-task times, plus a per-task overhead calibrated on the 2-worker run, onto N workers (see the
-section's text).
+(``wfm.batch.sweep``: 5 tasks per scenario, in 2 Dask tasks). Both runs happen in this
+process, one after the other, after a warm-up of each (one small sweep: numba kernels loaded,
+worker processes started); their frames must be equal. The projection list-schedules the
+serial run's measured times per Dask task, plus a per-task overhead calibrated on the
+2-worker run, onto N workers (see the section's text).
 
 Run it with ``if __name__ == "__main__"`` only: the LocalCluster spawns worker processes.
 """
@@ -100,6 +100,21 @@ def makespan(
     return max([now, *(end for end, _ in running), *finish.values()])
 
 
+def dask_tasks(
+    result: SweepResult,
+) -> tuple[list[str], dict[str, float], dict[str, tuple[str, ...]]]:
+    """The sweep's Dask tasks (its groups) in submission order, each one's seconds (the sum of
+    its tasks' as measured in ``result``) and the Dask tasks each one needs."""
+    groups = result.batch.groups
+    order = list(dict.fromkeys(groups[k] for k in result.batch.dependencies))
+    seconds = dict.fromkeys(order, 0.0)
+    needs: dict[str, dict[str, None]] = {g: {} for g in order}
+    for key, deps in result.batch.dependencies.items():
+        seconds[groups[key]] += result.batch.task_s[key]
+        needs[groups[key]] |= {groups[d]: None for d in deps if groups[d] != groups[key]}
+    return order, seconds, {g: tuple(d) for g, d in needs.items()}
+
+
 def critical_path(
     order: Sequence[str], seconds: Mapping[str, float], needs: Mapping[str, Sequence[str]]
 ) -> float:
@@ -176,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--replications", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each; the best counts")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best counts")
     parser.add_argument("--quick", action="store_true", help="18 scenarios, no file written")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -242,9 +257,8 @@ def section(
 ) -> str:
     n = args.workers
     serial, on_dask = serial_run.result, dask_run.result
-    order = list(serial.batch.dependencies)
-    needs = serial.batch.dependencies
-    seconds = dict(serial.batch.task_s)
+    # the model schedules Dask's tasks: a group of tasks (a scenario's simulations) is one
+    order, seconds, needs = dask_tasks(serial)
     busy = sum(seconds.values())
     on_workers = sum(on_dask.batch.task_s.values())
     overhead = calibrate(order, seconds, needs, n, on_dask.batch.wall_s)
@@ -254,9 +268,9 @@ def section(
     # (reading the site, building the frames): the client's and the scheduler's share
     outside = serial_run.cpu_s - busy
     client_s = max(dask_run.cpu_s - outside, 0.0)
-    per_task_ms = 1e3 * client_s / serial.batch.tasks
+    per_task_ms = 1e3 * client_s / len(order)
     by_kind: dict[str, list[float]] = {}
-    for key, s in seconds.items():
+    for key, s in serial.batch.task_s.items():
         by_kind.setdefault(_kind(key), []).append(s)
     scenarios = len(serial.scenarios)
     per_scenario = ", ".join(
@@ -281,7 +295,8 @@ def section(
         f"`wfm sweep --data data/samples --grid grid.yaml --replications {serial.replications}` "
         f"without and with `--workers {n}` — {serial.batch.tasks} tasks (per scenario: "
         f"{per_scenario}; each simulation replays the week {serial.replications} times, "
-        f"{serial.chunk_replications} replications per task at most). One process runs both: "
+        f"{serial.chunk_replications} replications per task at most), which go to Dask as "
+        f"{len(order)} tasks (a scenario's simulations run as one). One process runs both: "
         "serially, and on a `LocalCluster` of "
         f"{n} worker processes with one thread each (`batch_client({n})`, workers without "
         "Dask's statistical profiler, as `wfm sweep` starts them), alternately, "
@@ -293,13 +308,13 @@ def section(
         GRID_YAML,
         "```",
         "",
-        "| run | wall time of the batch (best) | all runs | whole `sweep` call | tasks | "
+        "| run | wall time of the batch (best) | all runs | whole `sweep` call | tasks (Dask's) | "
         "speed-up |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         f"| serial | {serial.batch.wall_s:.1f} s | {walls(serial_runs)} | "
         f"{serial_run.total_s:.1f} s | {serial.batch.tasks} | 1.00× |",
         f"| LocalCluster, {n} workers | {on_dask.batch.wall_s:.1f} s | {walls(dask_runs)} | "
-        f"{dask_run.total_s:.1f} s | {on_dask.batch.tasks} | {speedup:.2f}× |",
+        f"{dask_run.total_s:.1f} s | {on_dask.batch.tasks} ({len(order)}) | {speedup:.2f}× |",
         "",
         f"- Goal ≥ {GOAL}× on 2 cores: **{met}** ({speedup:.2f}×).",
         "- Results equal (summary and per-project frames, exactly, every run): "
@@ -316,21 +331,22 @@ def section(
         f"{on_workers:.1f} s in all ({100 * (on_workers / busy - 1):+.0f} %). Where the rest "
         f"goes: on this {os.cpu_count()}-core machine the client and the scheduler share the "
         f"cores with the workers — this process used {client_s:.1f} s of CPU for them "
-        f"({per_task_ms:.1f} ms per task) — and each worker's event loop (receiving "
+        f"({per_task_ms:.1f} ms per Dask task) — and each worker's event loop (receiving "
         "arguments, sending results) takes turns with its task thread.",
         "",
         "### Projection to more workers",
         "",
-        "Model: the serial run's measured seconds per task, each plus a fixed per-task overhead, "
-        "list-scheduled onto N workers in submission order, a task starting when a worker is "
-        "free and its inputs are done (staffing → simulation → economics). The overhead is "
+        "Model: the serial run's measured seconds per Dask task (a scenario's simulations, or "
+        "its economics), each plus a fixed per-task overhead, list-scheduled onto N workers in "
+        "submission order, a task starting when a worker is free and its inputs are done "
+        "(simulations → economics). The overhead is "
         f"calibrated so that the model reproduces the measured {n}-worker wall time: "
-        f"{1e3 * overhead:.1f} ms per task (the model then gives {check:.1f} s for the "
+        f"{1e3 * overhead:.1f} ms per Dask task (the model then gives {check:.1f} s for the "
         f"{on_dask.batch.wall_s:.1f} s measured); it stands for shipping arguments and results "
         "and the workers' bookkeeping, and here also for the client and scheduler taking "
         "turns with the workers, so it is pessimistic for a cluster whose scheduler has its own "
         "machine. The other bound is the client and scheduler themselves: they handle the "
-        f"tasks one at a time, {per_task_ms:.1f} ms of CPU per task as measured here, so no "
+        f"tasks one at a time, {per_task_ms:.1f} ms of CPU per Dask task as measured here, so no "
         f"number of workers brings the batch below {client_s:.1f} s. Not modelled: a remote "
         "cluster's network (the site's frames are scattered once, about a megabyte).",
         "",
@@ -347,9 +363,9 @@ def section(
     lines += [
         "",
         "The projected time is the larger of the list schedule and the client + scheduler "
-        f"bound. {len(serial.scenarios)} scenarios give {len(order)} tasks: at 32 workers "
+        f"bound. {len(serial.scenarios)} scenarios give {len(order)} Dask tasks: at 32 workers "
         "that is about "
-        f"{len(order) / 32:.0f} tasks per worker, and the share of the last, partly idle wave "
+        f"{len(order) / 32:.0f} per worker, and the share of the last, partly idle wave "
         "grows; larger grids keep the workers busy (the work grows with the scenarios, the "
         "longest chain does not), until the client and scheduler's time per task is the limit.",
         "",

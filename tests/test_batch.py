@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,53 @@ def test_serial_and_a_local_cluster_give_the_same_results(client: Any) -> None:
         assert bad.error.startswith("ValueError: no good") and "boom" in bad.trace
         assert (after.key, after.skipped) == ("after-bad", True)
         assert "needs bad" in after.error
+
+
+def _grouped() -> list[Task]:
+    """``_graph`` with its tasks in groups: d0–d2 in one, the sums and the failing task (and
+    the task that needs it) in another, d3–d5 alone."""
+    by_key = {t.key: t for t in _graph()}
+    groups = {"d0": "draws", "d1": "draws", "d2": "draws", "sum": "rest", "bad": "rest"}
+    groups |= {"after-bad": "rest", "sum2": "rest"}
+    return [replace(t, group=groups.get(k)) for k, t in by_key.items()]
+
+
+@pytest.mark.dask
+def test_tasks_in_groups_give_the_same_results_and_failures_per_task(client: Any) -> None:
+    serial = run_graph(_graph(), shared={"scale": 2.0})
+    seen: list[tuple[int, int, str]] = []
+    grouped = run_graph(
+        _grouped(), client=client, shared={"scale": 2.0}, progress=lambda *a: seen.append(a)
+    )
+    assert grouped.results == serial.results and grouped.failures == serial.failures
+    assert set(grouped.task_s) == set(serial.task_s)  # times stay per task
+    assert [n for n, _, _ in seen] == list(range(1, len(_graph()) + 1))
+    assert {k for _, _, k in seen} == {t.key for t in _graph()}
+    assert grouped.results["sum"] == serial.results["d0"] + serial.results["d1"]
+    # the same groups serially: the same again
+    assert run_graph(_grouped(), shared={"scale": 2.0}).results == serial.results
+
+
+def test_groups_that_would_need_each_other_are_refused() -> None:
+    with pytest.raises(InputError, match=r"group 'g'.*starts after it"):
+        run_graph(
+            [
+                Task("a", add, (1, 2), group="g"),
+                Task("b", add, (Ref("a"), 2), group="h"),
+                Task("c", add, (Ref("b"), 2), group="g"),
+            ]
+        )
+    with pytest.raises(InputError, match="group 'a' is empty or a task's key"):
+        run_graph([Task("a", add, (1, 2)), Task("b", add, (1, 2), group="a")])
+    # a group may need its own earlier tasks and groups started before it
+    ok = run_graph(
+        [
+            Task("a", add, (1, 2), group="g"),
+            Task("b", add, (Ref("a"), 2), group="g"),
+            Task("c", add, (Ref("b"), Ref("a")), group="h"),
+        ]
+    )
+    assert ok.results == {"a": 3, "b": 5, "c": 8}
 
 
 @pytest.mark.dask

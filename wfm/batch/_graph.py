@@ -8,7 +8,10 @@ once). ``run_graph`` runs the list:
 - with ``client=None`` in this process, one task after the other;
 - with a ``distributed.Client``: the shared objects are scattered once, every task is submitted
   with its dependencies as futures (Dask runs it where and when it can), and results are
-  gathered as they complete.
+  gathered as they complete. Tasks that name the same ``group`` go to Dask as one task that
+  runs them in list order (each of Dask's tasks costs a few milliseconds of scheduling and
+  messages on top of its work; a group of short tasks pays it once); their results, times
+  and failures are still per task.
 
 Either way a task that raises is recorded (``TaskFailure``: its key, its error and a short
 description of its input) and the tasks that depend on it are recorded as skipped; the others
@@ -65,13 +68,21 @@ class Shared:
 class Task:
     """One unit of work: ``fn(*args, **kwargs)``, ``Ref`` and ``Shared`` resolved. ``key`` is
     unique in the batch and stable across runs (e.g. ``"sweep/calls+10%/simulate"``);
-    ``about`` says what its input is, for the failure report."""
+    ``about`` says what its input is, for the failure report. Tasks with the same ``group``
+    run together as one Dask task (in list order; they may need each other's results); a
+    task without one is its own group, named by its key."""
 
     key: str
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     about: str = ""
+    group: str | None = None
+
+    @property
+    def runs_in(self) -> str:
+        """The name of the Dask task this task runs in: its group, or its key."""
+        return self.key if self.group is None else self.group
 
     def refs(self) -> tuple[str, ...]:
         """Keys of the tasks this one needs."""
@@ -123,7 +134,11 @@ def seed_for(key: str, seed: int = 0) -> int:
 
 
 def _check(tasks: Sequence[Task], shared: Mapping[str, Any]) -> None:
-    seen: set[str] = set()
+    seen: dict[str, Task] = {}
+    # each Dask task's position (first appearance): a group may only need groups before it,
+    # so the groups form a graph without cycles
+    order: dict[str, int] = {}
+    keys = {t.key for t in tasks}
     for i, task in enumerate(tasks):
         if not task.key or task.key in seen:
             raise InputError(
@@ -132,6 +147,14 @@ def _check(tasks: Sequence[Task], shared: Mapping[str, Any]) -> None:
                 row=i,
                 expected="a unique key per task",
             )
+        if task.group is not None and (not task.group or task.group in keys):
+            raise InputError(
+                f"tasks: row {i} ({task.key}): group {task.group!r} is empty or a task's key",
+                field="group",
+                row=i,
+                expected="a group name that is no task's key",
+            )
+        order.setdefault(task.runs_in, len(order))
         for ref in task.refs():
             if ref not in seen:
                 raise InputError(
@@ -139,6 +162,15 @@ def _check(tasks: Sequence[Task], shared: Mapping[str, Any]) -> None:
                     field="args",
                     row=i,
                     expected="tasks in dependency order",
+                )
+            needed = seen[ref].runs_in
+            if needed != task.runs_in and order[needed] > order[task.runs_in]:
+                raise InputError(
+                    f"tasks: row {i} ({task.key}) in group {task.runs_in!r} needs {ref!r} of "
+                    f"group {needed!r}, which starts after it",
+                    field="group",
+                    row=i,
+                    expected="groups that only need groups started before them",
                 )
         for a in (*task.args, *task.kwargs.values()):
             if isinstance(a, Shared) and a.name not in shared:
@@ -148,7 +180,7 @@ def _check(tasks: Sequence[Task], shared: Mapping[str, Any]) -> None:
                     row=i,
                     expected="names of the shared objects",
                 )
-        seen.add(task.key)
+        seen[task.key] = task
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +259,8 @@ def _resolve(value: Any, done: Mapping[str, Any], shared: Mapping[str, Any]) -> 
 
 
 def _call(task: Task, done: Mapping[str, Any], shared: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The arguments of ``_timed`` for ``task``: outputs of earlier tasks from ``done`` (pairs,
-    or futures of pairs), shared objects from ``shared`` (values, or their futures)."""
+    """The arguments of ``_timed`` for ``task`` run serially: outputs of earlier tasks from
+    ``done`` (pairs of output and seconds), shared objects from ``shared``."""
     args = tuple(_resolve(a, done, shared) for a in task.args)
     kwargs = {k: _resolve(v, done, shared) for k, v in task.kwargs.items()}
     unwrap_args = tuple(i for i, a in enumerate(task.args) if isinstance(a, Ref))
@@ -284,6 +316,29 @@ def _serial(
     return _result(tasks, outputs, time.perf_counter() - clock, "serial", 1)
 
 
+_Spec = tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any], dict[int | str, str]]
+"""A task as a group ships it: key, function, arguments, keywords, where its ``Ref`` s stand."""
+
+
+def _run_group(specs: Sequence[_Spec]) -> dict[str, tuple[Any, float]]:
+    """One Dask task: a group's tasks in order, each through ``_timed``. ``specs`` holds per
+    task its key, function, arguments and where its ``Ref`` s stand (argument position or
+    keyword → the key needed); at such a place is the output mapping of the group that made it
+    (Dask resolves that group's future), or None when it is a task of this group."""
+    outputs: dict[str, tuple[Any, float]] = {}
+
+    def pick(made: Any, key: str) -> tuple[Any, float]:
+        return outputs[key] if made is None else made[key]
+
+    for key, fn, args, kwargs, refs in specs:
+        args = tuple(pick(a, refs[i]) if i in refs else a for i, a in enumerate(args))
+        kwargs = {k: pick(v, refs[k]) if k in refs else v for k, v in kwargs.items()}
+        unwrap_args = tuple(i for i in refs if isinstance(i, int))
+        unwrap_kwargs = tuple(k for k in refs if isinstance(k, str))
+        outputs[key] = _timed(key, fn, args, kwargs, unwrap_args, unwrap_kwargs)
+    return outputs
+
+
 def _dask(
     tasks: Sequence[Task],
     client: Client,
@@ -297,24 +352,44 @@ def _dask(
     scattered = {
         name: client.scatter(value, broadcast=False, hash=False) for name, value in shared.items()
     }
+    runs_in = {t.key: t.runs_in for t in tasks}
+    groups: dict[str, list[Task]] = {}
+    for task in tasks:
+        groups.setdefault(task.runs_in, []).append(task)
     futures: dict[str, Future[Any]] = {}
-    # a task's Dask key is its key and this batch's token: batches running at once on one
+
+    def arg(value: Any, group: str) -> Any:
+        if isinstance(value, Ref):
+            made = runs_in[value.key]
+            return None if made == group else futures[made]
+        if isinstance(value, Shared):
+            return scattered[value.name]
+        return value
+
+    # a Dask key is the group's name and this batch's token: batches running at once on one
     # cluster (e.g. two sites' plan runs, each with a task "forecast/bank") never share a key
     token = uuid.uuid4().hex[:12]
-    for task in tasks:
-        # futures inside the argument tuple and dict are resolved by Dask before the call
-        futures[task.key] = client.submit(
-            _timed, *_call(task, futures, scattered), key=f"{task.key}#{token}", pure=False
-        )
-    by_future = {f.key: k for k, f in futures.items()}
+    for group, members in groups.items():  # in order of first appearance: needs come first
+        specs: list[_Spec] = []
+        for t in members:
+            refs: dict[int | str, str] = {}
+            refs |= {i: a.key for i, a in enumerate(t.args) if isinstance(a, Ref)}
+            refs |= {k: v.key for k, v in t.kwargs.items() if isinstance(v, Ref)}
+            args = tuple(arg(a, group) for a in t.args)
+            kwargs = {k: arg(v, group) for k, v in t.kwargs.items()}
+            specs.append((t.key, t.fn, args, kwargs, refs))
+        # futures inside the specs (lists, tuples, dicts) are resolved by Dask before the call
+        futures[group] = client.submit(_run_group, specs, key=f"{group}#{token}", pure=False)
+    by_future = {f.key: g for g, f in futures.items()}
     outputs: dict[str, tuple[Any, float]] = {}
+    done = 0
     # results come in batches as tasks finish (one round trip per batch, not per task)
-    finished = as_completed(list(futures.values()), with_results=True)
-    for done, (future, output) in enumerate(finished, start=1):
-        key = by_future[future.key]
-        outputs[key] = output  # _timed never raises; a lost worker's tasks are retried
-        if progress is not None:
-            progress(done, len(tasks), key)
+    for future, output in as_completed(list(futures.values()), with_results=True):
+        for t in groups[by_future[future.key]]:
+            outputs[t.key] = output[t.key]  # _timed never raises; lost workers' tasks re-run
+            done += 1
+            if progress is not None:
+                progress(done, len(tasks), t.key)
     for future in (*futures.values(), *scattered.values()):
         future.release()
     info = client.scheduler_info()

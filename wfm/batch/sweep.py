@@ -32,7 +32,11 @@ scenario, the tasks are (keys are stable: they name the scenario and the project
    combines them
    (``combine_chunks``). The seed stays that of the ``…/simulate`` key and replication r
    always draws from the r-th stream of that seed, so the result is the same, bit for bit,
-   whatever the chunking;
+   whatever the chunking. On Dask a scenario's simulations (of one chunk) run as one task,
+   the group ``"<scenario>/simulations"`` (``…/simulations/<i>`` for chunk i): each of Dask's
+   tasks costs milliseconds of scheduling and messages, and grouping them took the samples'
+   50-scenario sweep on 2 workers from 1.61–1.65× to 1.72–1.83× the serial speed. Results,
+   times and failures stay per project;
 3. ``"<scenario>/economics"`` — revenue, cost and margin per project with the engine
    ``wfm.economics.evaluate``, as ``wfm.services.economics.whatif_economics`` builds its
    inputs (productive hours = required agent-hours, paid = productive ÷ (1 − shrinkage), the
@@ -998,7 +1002,9 @@ def _economics(
 class SweepRun:
     """Where and how long the batch ran: ``ran_on`` is ``serial`` or the scheduler's address,
     ``workers`` its worker count, ``wall_s`` the batch's wall time, ``task_s`` each finished
-    task's seconds as measured where it ran, ``tasks`` the number of tasks."""
+    task's seconds as measured where it ran, ``tasks`` the number of tasks, ``dependencies``
+    the tasks each one needs and ``groups`` the Dask task each one runs in (a scenario's
+    simulations of one chunk run as one)."""
 
     ran_on: str
     workers: int
@@ -1006,6 +1012,7 @@ class SweepRun:
     tasks: int
     task_s: Mapping[str, float]
     dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    groups: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1166,6 +1173,7 @@ def _tasks(
                             _simulate,
                             (*inputs, replications, sim_seed),
                             about=f"{about}; project {p}; {replications} replications",
+                            group=f"{s.name}/simulations",
                         )
                     )
                 else:
@@ -1177,6 +1185,7 @@ def _tasks(
                                 (*inputs, sim_seed, first, count),
                                 about=f"{about}; project {p}; replications {first}…"
                                 f"{first + count - 1} of {replications}",
+                                group=f"{s.name}/simulations/{i}",
                             )
                         )
                     tasks.append(
@@ -1191,6 +1200,7 @@ def _tasks(
                             ),
                             about=f"{about}; project {p}; {replications} replications "
                             f"in {len(spans)} chunks",
+                            group=f"{s.name}/simulations",
                         )
                     )
                 parts.append(Ref(sim_key))
@@ -1287,6 +1297,7 @@ def sweep(
             tasks=len(tasks),
             task_s=dict(batch.task_s),
             dependencies={t.key: t.refs() for t in tasks},
+            groups={t.key: t.runs_in for t in tasks},
         ),
         scenarios=scenarios,
         week=monday,
