@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     serial_runs: list[Run] = []
     dask_runs: list[Run] = []
     clock = time.perf_counter()
-    # batch_client starts the workers without Dask's statistical profiler, as `wfm sweep`
+    # batch_client starts the workers as `wfm sweep` does (wfm.batch._client._WORKER_CONFIG)
     with batch_client(args.workers) as client:
         startup_s = time.perf_counter() - clock
         sweep(DATA, scenarios[: args.workers], client=client, replications=reps)  # warm-up
@@ -299,7 +299,8 @@ def section(
         f"{len(order)} tasks (a scenario's simulations run as one). One process runs both: "
         "serially, and on a `LocalCluster` of "
         f"{n} worker processes with one thread each (`batch_client({n})`, workers without "
-        "Dask's statistical profiler, as `wfm sweep` starts them), alternately, "
+        "Dask's statistical profiler and without its `MALLOC_TRIM_THRESHOLD_`, as "
+        "`wfm sweep` starts them), alternately, "
         f"{args.repeats} times each, after a warm-up of each (kernels loaded, workers started; "
         f"the cluster's start, {startup_s:.1f} s, is not in the wall time). The best run of "
         "each counts.",

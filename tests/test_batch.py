@@ -94,6 +94,8 @@ def test_serial_and_a_local_cluster_give_the_same_results(client: Any) -> None:
         _graph(), client=client, shared={"scale": 2.0}, progress=lambda *a: seen.append(a)
     )
     assert serial.ran_on == "serial" and dask.ran_on.startswith("tcp://") and dask.workers == 2
+    # the local workers run without Dask's MALLOC_TRIM_THRESHOLD_ (see wfm.batch._client)
+    assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
     assert dask.results == serial.results and set(serial.results) == {
         "d0", "d1", "d2", "d3", "d4", "d5", "sum", "sum2"
     }  # fmt: skip

@@ -35,7 +35,7 @@ scenario, the tasks are (keys are stable: they name the scenario and the project
    whatever the chunking. On Dask a scenario's simulations (of one chunk) run as one task,
    the group ``"<scenario>/simulations"`` (``…/simulations/<i>`` for chunk i): each of Dask's
    tasks costs milliseconds of scheduling and messages, and grouping them took the samples'
-   50-scenario sweep on 2 workers from 1.61–1.65× to 1.72–1.83× the serial speed. Results,
+   50-scenario sweep on 2 workers from 1.76–1.77× to 1.92× the serial speed. Results,
    times and failures stay per project;
 3. ``"<scenario>/economics"`` — revenue, cost and margin per project with the engine
    ``wfm.economics.evaluate``, as ``wfm.services.economics.whatif_economics`` builds its
