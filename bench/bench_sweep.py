@@ -4,7 +4,7 @@ section of BENCHMARKS.md (replacing it if present, leaving every other byte as i
 
 The grid: calls ×0.8…1.2 (5 values) × AHT ×0.9…1.1 (5) × SL target 0.8 / 0.9 (every project)
 = 50 scenarios; each is staffed per project, simulated per inbound/chat project and costed
-(``wfm.batch.sweep``: 5 tasks per scenario, in 2 Dask tasks). Both runs happen in this
+(``wfm.batch.sweep``: 5 tasks per scenario, in 1 Dask task). Both runs happen in this
 process, one after the other, after a warm-up of each (one small sweep: numba kernels loaded,
 worker processes started); their frames must be equal. The projection list-schedules the
 serial run's measured times per Dask task, plus a per-task overhead calibrated on the
@@ -257,7 +257,7 @@ def section(
 ) -> str:
     n = args.workers
     serial, on_dask = serial_run.result, dask_run.result
-    # the model schedules Dask's tasks: a group of tasks (a scenario's simulations) is one
+    # the model schedules Dask's tasks: a group of tasks (a scenario's) is one
     order, seconds, needs = dask_tasks(serial)
     busy = sum(seconds.values())
     on_workers = sum(on_dask.batch.task_s.values())
@@ -296,7 +296,7 @@ def section(
         f"without and with `--workers {n}` — {serial.batch.tasks} tasks (per scenario: "
         f"{per_scenario}; each simulation replays the week {serial.replications} times, "
         f"{serial.chunk_replications} replications per task at most), which go to Dask as "
-        f"{len(order)} tasks (a scenario's simulations run as one). One process runs both: "
+        f"{len(order)} tasks (a scenario's tasks run as one). One process runs both: "
         "serially, and on a `LocalCluster` of "
         f"{n} worker processes with one thread each (`batch_client({n})`, workers without "
         "Dask's statistical profiler and without its `MALLOC_TRIM_THRESHOLD_`, as "
@@ -337,10 +337,10 @@ def section(
         "",
         "### Projection to more workers",
         "",
-        "Model: the serial run's measured seconds per Dask task (a scenario's simulations, or "
-        "its economics), each plus a fixed per-task overhead, list-scheduled onto N workers in "
-        "submission order, a task starting when a worker is free and its inputs are done "
-        "(simulations → economics). The overhead is "
+        "Model: the serial run's measured seconds per Dask task (a scenario's tasks; with more "
+        "replications than a chunk, also each chunk of its simulations), each plus a fixed "
+        "per-task overhead, list-scheduled onto N workers in submission order, a task starting "
+        "when a worker is free and its inputs are done. The overhead is "
         f"calibrated so that the model reproduces the measured {n}-worker wall time: "
         f"{1e3 * overhead:.1f} ms per Dask task (the model then gives {check:.1f} s for the "
         f"{on_dask.batch.wall_s:.1f} s measured); it stands for shipping arguments and results "

@@ -316,14 +316,12 @@ def test_simulations_in_chunks_give_the_same_results_bit_for_bit(site: Path) -> 
         "base/bank/simulate/1",
     )
     assert "base/bank/simulate/0" not in one.batch.dependencies
-    # on Dask, a scenario's simulations of one chunk run as one task, the combining as another
+    # on Dask, a scenario's simulations of one chunk run as one task, the rest as another
     groups = halves.batch.groups
     assert groups["base/bank/simulate/1"] == groups["base/shop/simulate/1"] == "base/simulations/1"
-    assert groups["base/bank/simulate"] == groups["base/shop/simulate"] == "base/simulations"
-    assert groups["base/economics"] == "base/economics"
-    assert set(one.batch.groups.values()) == {
-        f"{s.name}/{t}" for s in scenarios for t in ("simulations", "economics")
-    }
+    assert groups["base/bank/simulate"] == groups["base/shop/simulate"] == "base/scenario"
+    assert groups["base/economics"] == "base/scenario"
+    assert set(one.batch.groups.values()) == {f"{s.name}/scenario" for s in scenarios}
     for r in (halves, runs[4]):
         pd.testing.assert_frame_equal(r.summary, one.summary, check_exact=True)
         pd.testing.assert_frame_equal(r.by_project, one.by_project, check_exact=True)
