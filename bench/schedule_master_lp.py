@@ -33,7 +33,14 @@ from ortools.linear_solver import pywraplp
 from schedule_instance import make_instance
 
 from scheduler import Weights
-from scheduler._bound import NEG, WeekTables, agent_types, best_week, shift_values, slot_terms
+from scheduler._bound import (
+    NEG,
+    WeekTables,
+    agent_types,
+    relaxed_week,
+    shift_values,
+    slot_terms,
+)
 from scheduler._counts import solve_counts
 from scheduler._instance import Instance, build_instance
 from scheduler.model import _costs
@@ -72,26 +79,10 @@ def price(
             lunch_at,
         )
         for a in members.tolist():
-            agent = inst.agents[a]
-            ks = agent_types(inst, a)
-            if not ks.size:
-                continue
-            max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))
-            args: tuple[Any, ...] = (
-                np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
-                inst.type_start[ks],
-                inst.type_len[ks],
-                tab.paid_of_len[inst.type_len[ks]],
-                values[ks],
-                inst.day_slot,
-                tab.width,
-                tab.n_ends,
-                lay.rest,
-                min(agent.max_days_week, inst.max_days_week),
-            )
-            best = best_week(*args, int(np.ceil(agent.min_hours_week * 4 - 1e-6)), max_paid, chosen)
+            best = relaxed_week(inst, tab, a, values, chosen)
             if best <= NEG:
-                best = best_week(*args, 0, max_paid, chosen)
+                continue
+            ks = agent_types(inst, a)
             total -= max(best, 0.0)
             slots: list[np.ndarray] = []
             for j in chosen.tolist():

@@ -307,25 +307,37 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
             np.empty(inst.n_types, dtype=np.int64),
         )
         for a in members.tolist():
-            agent = inst.agents[a]
-            ks = agent_types(inst, a)
-            if not ks.size:
-                continue
-            max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))
-            args = (
-                np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
-                inst.type_start[ks],
-                inst.type_len[ks],
-                tab.paid_of_len[inst.type_len[ks]],
-                values[ks],
-                inst.day_slot,
-                tab.width,
-                tab.n_ends,
-                lay.rest,
-                min(agent.max_days_week, inst.max_days_week),
-            )
-            best = best_week(*args, int(np.ceil(agent.min_hours_week * 4 - 1e-6)), max_paid, chosen)
-            if best <= NEG:  # the contract minimum is out of reach: drop it (a relaxation)
-                best = best_week(*args, 0, max_paid, chosen)
-            total -= max(best, 0.0)
+            total -= max(relaxed_week(inst, tab, a, values, chosen), 0.0)
     return max(0.0, total)
+
+
+def relaxed_week(
+    inst: Instance, tab: WeekTables, a: int, values: FloatArray, chosen: IntArray
+) -> float:
+    """The most agent ``a`` 's relaxed week collects with ``values`` per shift type (from
+    ``shift_values``): ``best_week`` over the agent's allowed types, its rest, days and
+    contract hours; the contract minimum is dropped (a relaxation) when out of reach. The
+    chosen shifts go to ``chosen`` as positions in ``agent_types(inst, a)``, -1 after the last
+    one. ``NEG`` if the agent has no shift type at all."""
+    agent = inst.agents[a]
+    ks = agent_types(inst, a)
+    chosen[:] = -1
+    if not ks.size:
+        return NEG
+    max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))
+    args = (
+        np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
+        inst.type_start[ks],
+        inst.type_len[ks],
+        tab.paid_of_len[inst.type_len[ks]],
+        values[ks],
+        inst.day_slot,
+        tab.width,
+        tab.n_ends,
+        inst.layout.rest,
+        min(agent.max_days_week, inst.max_days_week),
+    )
+    best = best_week(*args, int(np.ceil(agent.min_hours_week * 4 - 1e-6)), max_paid, chosen)
+    if best <= NEG:
+        best = best_week(*args, 0, max_paid, chosen)
+    return float(best)
