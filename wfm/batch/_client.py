@@ -29,7 +29,8 @@ _WORKER_ENV = {
 
 # the workers copy this process's Dask config when they start. Measured with
 # bench/bench_sweep.py on 2 cores, a task took 15-20 % longer in a worker than in the serial
-# run; these settings bring that to about 10 %: no statistical profiler sampling the tasks,
+# run; these settings brought that to about 10 % (before the malloc change below, which
+# took it to about 0): no statistical profiler sampling the tasks,
 # the event loop's health tick and system monitor less often, and a longer GIL switch
 # interval (wfm.batch._worker) so the worker's event loop thread interrupts the task less.
 #
