@@ -37,8 +37,8 @@ from scheduler._bound import (
     NEG,
     WeekTables,
     agent_types,
+    group_values,
     relaxed_week,
-    shift_values,
     slot_terms,
 )
 from scheduler._counts import solve_counts
@@ -53,7 +53,6 @@ def price(
 ) -> tuple[float, list[tuple[int, float, np.ndarray]]]:
     """The Lagrangian bound (agent-slots) at ``pi`` and each agent's best week there:
     (agent, value, worked slots)."""
-    lay = inst.layout
     req = inst.required
     pi = np.clip(np.where(req > 0, pi, 0.0), 0.0, 1.0)
     total = float(slot_terms(req, pi).sum())
@@ -61,23 +60,11 @@ def price(
     lunch_at = np.empty(inst.n_types, dtype=np.int64)
     chosen = np.full(8, -1, dtype=np.int64)
     weeks: list[tuple[int, float, np.ndarray]] = []
-    for g, group in enumerate(inst.groups):
+    for g in range(len(inst.groups)):
         members = np.flatnonzero(inst.agent_group == g)
         if not members.size:
             continue
-        sk = [inst.pidx(p) for p in group]
-        m = np.ascontiguousarray(np.where(inst.open_[sk], pi[sk], 0.0).max(axis=0))
-        shift_values(
-            m,
-            inst.type_start,
-            inst.type_len,
-            tab.lunch_of_len,
-            lay.lunch_lo,
-            lay.lunch_hi,
-            tab.breaks_of_len,
-            values,
-            lunch_at,
-        )
+        m = group_values(inst, tab, g, pi, values, lunch_at)
         for a in members.tolist():
             best = relaxed_week(inst, tab, a, values, chosen)
             if best <= NEG:

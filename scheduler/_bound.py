@@ -280,7 +280,6 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
     """The Lagrangian bound on under-coverage (agent-slots) at ``prices`` (P, T), clipped to
     [0, 1] and to the slots with a requirement: ``sum(pi * r)`` less, per agent, the most its
     relaxed week collects (see the module docstring)."""
-    lay = inst.layout
     req = inst.required
     if not inst.n_types:
         return 0.0
@@ -289,26 +288,41 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
     total = float(slot_terms(req, pi).sum())
     values = np.zeros(inst.n_types)
     chosen = np.full(8, -1, dtype=np.int64)
-    for g, group in enumerate(inst.groups):
+    for g in range(len(inst.groups)):
         members = np.flatnonzero(inst.agent_group == g)
         if not members.size:
             continue
-        sk = [inst.pidx(p) for p in group]
-        m = np.where(inst.open_[sk], pi[sk], 0.0).max(axis=0)
-        shift_values(
-            np.ascontiguousarray(m),
-            inst.type_start,
-            inst.type_len,
-            tab.lunch_of_len,
-            lay.lunch_lo,
-            lay.lunch_hi,
-            tab.breaks_of_len,
-            values,
-            np.empty(inst.n_types, dtype=np.int64),
-        )
+        group_values(inst, tab, g, pi, values, np.empty(inst.n_types, dtype=np.int64))
         for a in members.tolist():
             total -= max(relaxed_week(inst, tab, a, values, chosen), 0.0)
     return max(0.0, total)
+
+
+def group_values(
+    inst: Instance,
+    tab: WeekTables,
+    g: int,
+    pi: FloatArray,
+    values: FloatArray,
+    lunch_at: IntArray,
+) -> FloatArray:
+    """Skill set ``g`` 's price per slot at ``pi`` (P, T): the best of its open projects'
+    (returned), and each shift type's relaxed value at those prices in ``values`` (with its
+    lunch's offset in ``lunch_at``; see ``shift_values``)."""
+    sk = [inst.pidx(p) for p in inst.groups[g]]
+    m = np.ascontiguousarray(np.where(inst.open_[sk], pi[sk], 0.0).max(axis=0))
+    shift_values(
+        m,
+        inst.type_start,
+        inst.type_len,
+        tab.lunch_of_len,
+        inst.layout.lunch_lo,
+        inst.layout.lunch_hi,
+        tab.breaks_of_len,
+        values,
+        lunch_at,
+    )
+    return m
 
 
 def relaxed_week(
