@@ -378,6 +378,29 @@ def check_rows(runs: Sequence[WfmRun]) -> list[str]:
     return lines
 
 
+def split_rows(runs: Sequence[WfmRun]) -> list[str]:
+    """The engine's split of under-coverage above the per-agent bound (``gap_split``)."""
+    lines = [
+        "| agents | under h | per-agent bound h | above it: agents' weeks h "
+        "| above it: coverage h | agents with a share | their shares, most common (h × agents) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in runs:
+        split = None if r.error is not None else r.sol.gap_split
+        if split is None:
+            continue
+        counts: dict[float, int] = {}
+        for _, h in split.agents:
+            counts[round(h, 2)] = counts.get(round(h, 2), 0) + 1
+        common = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        lines.append(
+            f"| {r.n_agents} | {r.sol.under_h:,.1f} | {split.bound_h:,.1f} "
+            f"| {split.agents_h:,.1f} | {split.slots_h:,.1f} | {len(split.agents)} "
+            f"| {', '.join(f'{h:g} × {n}' for h, n in common)} |"
+        )
+    return lines
+
+
 def penalty_rows(run: WfmRun) -> list[str]:
     if run.error is not None or not run.sol.penalties:
         return []
@@ -580,6 +603,15 @@ def main(argv: list[str] | None = None) -> int:
         "The engine's coverage against the validator's recomputation, and the schedule's size:",
         "",
         *check_rows(runs),
+        "",
+        "Where the under-coverage above the per-agent bound comes from (`gap_split`, exact: "
+        "under = bound + agents' weeks + coverage). An agent's share: what its best relaxed "
+        "week collects at the bound's prices less what its own week collects — at prices of "
+        "1 that is work it could still do (a week with fewer breaks per paid hour, hours "
+        "below the contract's reachable maximum); the coverage's share: over-coverage, and "
+        "agents missing where the price is below 1:",
+        "",
+        *split_rows(runs),
         "",
     ]
     if goal is not None:

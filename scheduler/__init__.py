@@ -7,12 +7,13 @@ Imports only the leaf layer, numpy, pandas and OR-Tools; never ``wfm.sim``, the 
 that checks it.
 """
 
-from scheduler._types import Penalty, ScheduleSolution, SolveParams, StageReport, Weights
+from scheduler._types import GapSplit, Penalty, ScheduleSolution, SolveParams, StageReport, Weights
 from scheduler.model import solve_week
 from scheduler.validator import RULES, ValidationReport, Violation, validate_schedule
 
 __all__ = [
     "RULES",
+    "GapSplit",
     "Penalty",
     "ScheduleSolution",
     "SolveParams",

@@ -276,16 +276,30 @@ def slot_terms(req: FloatArray, pi: FloatArray) -> FloatArray:
     return terms
 
 
-def agent_bound(inst: Instance, prices: FloatArray) -> float:
+@dataclass(frozen=True, eq=False)
+class AgentBound:
+    """The Lagrangian bound at some prices, with its parts: ``value`` = the slot terms' sum
+    less ``best.sum()`` (agent-slots; the bound is ``max(0, value)``)."""
+
+    value: float
+    prices: FloatArray  # (P, T) the prices used: clipped to [0, 1], 0 where nothing is required
+    best: FloatArray  # (A,) the most each agent's relaxed week collects at them (>= 0)
+
+    @property
+    def slots(self) -> float:
+        return max(0.0, self.value)
+
+
+def agent_bound(inst: Instance, prices: FloatArray) -> AgentBound:
     """The Lagrangian bound on under-coverage (agent-slots) at ``prices`` (P, T), clipped to
     [0, 1] and to the slots with a requirement: ``sum(pi * r)`` less, per agent, the most its
     relaxed week collects (see the module docstring)."""
     req = inst.required
-    if not inst.n_types:
-        return 0.0
-    tab = WeekTables.of(inst)
     pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
-    total = float(slot_terms(req, pi).sum())
+    best = np.zeros(len(inst.agents))
+    if not inst.n_types:
+        return AgentBound(0.0, pi, best)
+    tab = WeekTables.of(inst)
     values = np.zeros(inst.n_types)
     chosen = np.full(8, -1, dtype=np.int64)
     for g in range(len(inst.groups)):
@@ -294,8 +308,30 @@ def agent_bound(inst: Instance, prices: FloatArray) -> float:
             continue
         group_values(inst, tab, g, pi, values, np.empty(inst.n_types, dtype=np.int64))
         for a in members.tolist():
-            total -= max(relaxed_week(inst, tab, a, values, chosen), 0.0)
-    return max(0.0, total)
+            best[a] = max(relaxed_week(inst, tab, a, values, chosen), 0.0)
+    return AgentBound(float(slot_terms(req, pi).sum() - best.sum()), pi, best)
+
+
+def gap_shares(
+    inst: Instance, bound: AgentBound, cover: FloatArray, collected: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Where a schedule's under-coverage exceeds ``bound``, exactly (agent-slots):
+
+        under = bound.value + sum over agents of (best - collected)
+                            + sum over slots of (max(0, r - y) + pi * y - term(r, pi))
+
+    with ``cover`` (P, T) the agents ``y`` at work per project and slot, and ``collected``
+    (A,) the prices each agent's own week collects (``pi`` of the project it works, summed
+    over its work slots). An agent's share is at least 0 when its week is one of the relaxed
+    weeks (every week of the optimizer's shift types that keeps the hard rules); a slot's is
+    at least 0 because the term is the least over whole coverage. Returns the agents' shares
+    (A,) and the slots' (P, T)."""
+    pi = bound.prices
+    per_slot: FloatArray = (
+        np.maximum(inst.required - cover, 0.0) + pi * cover - slot_terms(inst.required, pi)
+    )
+    per_agent: FloatArray = bound.best - collected
+    return per_agent, per_slot
 
 
 def group_values(

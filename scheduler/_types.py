@@ -126,6 +126,32 @@ class StageReport:
     wall_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class GapSplit:
+    """Where the under-coverage above the per-agent bound comes from, exactly:
+    ``under_h = bound_h + agents_h + slots_h`` (agent-hours), at the bound's prices ``pi``
+    (stage 1's duals, in [0, 1] per project and slot).
+
+    - ``bound_h``: the per-agent Lagrangian bound;
+    - ``agents_h``: per agent, what its best relaxed week collects at ``pi`` less what its
+      own week collects (``pi`` of the project worked, per work slot), summed. It is the
+      agents' part: weeks that work fewer priced slots than their contract, availability
+      and rest allow — more breaks than the most break-efficient week, fewer hours than
+      reachable, work where little or nothing is required;
+    - ``slots_h``: per project and slot, the coverage's cost beyond the bound's term
+      (``max(0, r - y) + pi·y - min over whole y' of the same``), summed. It is the
+      coverage's part: over-coverage, and agents missing where the price is below 1;
+    - ``agents``: each agent's share (agent-hours) where above 0, largest first.
+
+    Both parts are at least 0 for any schedule of the optimizer's shift types that keeps
+    the hard rules."""
+
+    bound_h: float
+    agents_h: float
+    slots_h: float
+    agents: tuple[tuple[str, float], ...]
+
+
 @dataclass(frozen=True, eq=False)
 class ScheduleSolution:
     """The optimizer's answer for one week.
@@ -140,6 +166,9 @@ class ScheduleSolution:
       a true lower bound on under-coverage for *any* schedule keeping the hard rules
       (from the relaxed counts model); ``under_gap`` = ``(under_h - bound) / under_h``.
     - ``changed_shifts``: agent-shifts that differ from ``previous`` (``None`` without one).
+    - ``gap_split``: the under-coverage above the per-agent bound split into the agents'
+      part and the coverage's part (``GapSplit``); ``None`` when that bound was not computed
+      (pinned shifts, or stage 1 proves no under-coverage) or is 0.
     """
 
     schedule: pd.DataFrame
@@ -156,6 +185,7 @@ class ScheduleSolution:
     wall_s: float
     changed_shifts: int | None = None
     notes: tuple[str, ...] = ()
+    gap_split: GapSplit | None = None
 
     def penalty(self, name: str) -> Penalty:
         """The penalty called ``name`` (KeyError when there is none)."""

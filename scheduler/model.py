@@ -46,14 +46,14 @@ import pandas as pd
 
 from scheduler._agents import Candidate, History, feasible
 from scheduler._assign import LATE_END_MIN, AssignCosts, assign, candidates
-from scheduler._bound import agent_bound
+from scheduler._bound import AgentBound, agent_bound, gap_shares
 from scheduler._counts import REQ_SCALE, Unsolved, solve_counts
 from scheduler._explain import explain_agent
-from scheduler._instance import SLOT_S, Instance, build_instance
+from scheduler._instance import SLOT_S, FloatArray, Instance, build_instance
 from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, place_day, work_cover
 from scheduler._polish import PolishCosts, count_switches, polish
 from scheduler._solve import SolverLimits
-from scheduler._types import Penalty, ScheduleSolution, SolveParams, StageReport, Weights
+from scheduler._types import GapSplit, Penalty, ScheduleSolution, SolveParams, StageReport, Weights
 from wfm.domain import Agent, ShiftRules
 from wfm.errors import FrameError, InfeasibleError, InputError
 
@@ -322,17 +322,18 @@ def solve_week(
         ) from exc
     reports = [StageReport(*r) for r in counts.reports]
     under_lb_slots = counts.under_lb_slots
+    per_agent: AgentBound | None = None
     if under_lb_slots > 0 and not pinned_placed:  # stage 1's proven bound: its prices
         tick("bound: per agent", 0.35)
         start_bound = time.perf_counter()
         per_agent = agent_bound(inst, counts.under_prices)
-        under_lb_slots = max(under_lb_slots, per_agent)
+        under_lb_slots = max(under_lb_slots, per_agent.slots)
         reports.append(
             StageReport(
                 "bound: per agent at stage 1's prices",
                 "OPTIMAL",
-                per_agent,
-                per_agent,
+                per_agent.slots,
+                per_agent.slots,
                 time.perf_counter() - start_bound,
             )
         )
@@ -457,6 +458,7 @@ def solve_week(
         clock,
         prior_placed if has_prior else None,
         switches,
+        per_agent,
     )
 
 
@@ -520,6 +522,7 @@ def _solution(
     clock: _Clock,
     prior: dict[tuple[int, int], PlacedShift] | None,
     switches: int,
+    per_agent: AgentBound | None,
 ) -> ScheduleSolution:
     slot_h = SLOT_S / 3600
     cover = work_cover(inst, placed).astype(float)
@@ -628,4 +631,32 @@ def _solution(
         stages=tuple(reports),
         wall_s=time.perf_counter() - clock.start,
         changed_shifts=changed,
+        gap_split=None if per_agent is None else _gap_split(inst, placed, cover, per_agent),
+    )
+
+
+def _gap_split(
+    inst: Instance, placed: Sequence[PlacedShift], cover: FloatArray, bound: AgentBound
+) -> GapSplit | None:
+    """The under-coverage above the per-agent bound, split into the agents' part and the
+    coverage's part (``_bound.gap_shares``); None when that bound is 0."""
+    if bound.value <= 0:
+        return None
+    slot_h = SLOT_S / 3600
+    collected = np.zeros(len(inst.agents))
+    for sh in placed:
+        for i, (act, p) in enumerate(zip(sh.activity, sh.project, strict=True)):
+            if act == WORK and p >= 0 and sh.start + i < inst.n_slots:
+                collected[sh.agent] += bound.prices[p, sh.start + i]
+    by_agent, by_slot = gap_shares(inst, bound, cover, collected)
+    order = np.argsort(-by_agent, kind="stable")
+    return GapSplit(
+        bound_h=bound.value * slot_h,
+        agents_h=float(by_agent.sum()) * slot_h,
+        slots_h=float(by_slot.sum()) * slot_h,
+        agents=tuple(
+            (inst.agents[a].agent, float(by_agent[a]) * slot_h)
+            for a in order.tolist()
+            if by_agent[a] > 1e-9
+        ),
     )

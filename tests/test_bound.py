@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scheduler import SolveParams, Weights, solve_week
-from scheduler._bound import NEG, agent_bound, best_week, shift_values, slot_terms
+from scheduler import ScheduleSolution, SolveParams, Weights, solve_week
+from scheduler._bound import NEG, AgentBound, agent_bound, best_week, shift_values, slot_terms
 from scheduler._counts import solve_counts
-from scheduler._instance import build_instance
+from scheduler._instance import Instance, build_instance
 from scheduler.model import _costs
 from scheduler.validator import validate_schedule
 from wfm.domain import Agent, ShiftRules
@@ -189,7 +189,8 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
     inst = build_instance(req, agents, rules, tz=TZ, week=WEEK)
     under_c, over_c = _costs(inst, Weights())
     counts = solve_counts(inst, under_cost=under_c, over_cost=over_c, time_s=10)
-    per_agent = agent_bound(inst, counts.under_prices)
+    bound = agent_bound(inst, counts.under_prices)
+    per_agent = bound.slots
     assert per_agent >= counts.under_lb_slots - 1e-6
     sol = solve_week(
         req, agents, rules, tz=TZ, week=WEEK, params=SolveParams(time_limit_s=10, workers=1)
@@ -199,6 +200,37 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
     # a bound on every schedule of the optimizer's shift types: also on the one found
     assert per_agent / 4 <= check.under_h + 1e-6
     assert sol.under_lower_bound_h == pytest.approx(min(per_agent / 4, sol.under_h), abs=1e-6)
+    _check_gap_split(sol, bound, inst, check.under_h)
+
+
+def _check_gap_split(
+    sol: ScheduleSolution, bound: AgentBound, inst: Instance, under_h: float
+) -> None:
+    """The split adds up to the validator's under-coverage; each agent's share is its best
+    relaxed week's value less what its own week collects, recomputed here from the frame."""
+    split = sol.gap_split
+    assert split is not None
+    assert split.bound_h == pytest.approx(bound.value / 4, abs=1e-9)
+    assert split.bound_h + split.agents_h + split.slots_h == pytest.approx(under_h, abs=1e-6)
+    assert split.agents_h >= -1e-9
+    assert split.slots_h >= -1e-9
+    shares = dict(split.agents)
+    assert list(shares.values()) == sorted(shares.values(), reverse=True)
+    work = sol.schedule[sol.schedule["activity"] == "work"]
+    t0 = pd.Timestamp(dt.datetime.combine(WEEK, dt.time()), tz=TZ)
+    quarter = pd.Timedelta(minutes=15)
+    first = ((work["start"] - t0) // quarter).to_numpy(dtype=np.int64)
+    last = ((work["end"] - t0) // quarter).to_numpy(dtype=np.int64)
+    rows = list(zip(work["agent"], work["project"], first, last, strict=True))
+    for a, agent in enumerate(inst.agents):
+        collected = sum(
+            float(bound.prices[inst.pidx(str(p)), f:e].sum())
+            for name, p, f, e in rows
+            if name == agent.agent
+        )
+        share = (bound.best[a] - collected) / 4
+        assert share >= -1e-9, agent.agent  # its week is one of the relaxed weeks
+        assert shares.get(agent.agent, 0.0) == pytest.approx(max(share, 0.0), abs=1e-9)
 
 
 @pytest.mark.parametrize("r", [0.0, 0.3, 1.0, 2.3, 4.75, 7.0])

@@ -379,6 +379,7 @@ def test_json_and_replan_against_previous_with_pins(
         assert c["scheduled_h"] - c["over_h"] + c["under_h"] == pytest.approx(c["required_h"])
     assert sum(c["under_h"] for c in cover.values()) == pytest.approx(data["under_h"])
     assert data["under_lower_bound_h"] <= data["under_h"] + 1e-6
+    assert data["under_lower_bound_h"] == 0 and data["gap_split"] is None  # enough agents
     assert {p["name"] for p in data["penalties"]}
     for p in data["penalties"]:
         assert p["cost"] == pytest.approx(p["value"] * p["weight"], rel=1e-6) or p["weight"] == 0
@@ -399,6 +400,28 @@ def test_json_and_replan_against_previous_with_pins(
     pd.testing.assert_frame_equal(
         kept[["start", "end", "activity"]], before[["start", "end", "activity"]]
     )
+
+
+def test_json_splits_the_gap_when_agents_are_short(
+    site: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one agent for 3 agents' requirements: the per-agent bound is positive, and the gap
+    # above it splits into the agents' part and the coverage's part, adding up exactly
+    write_csv(site["agents"], AGENT_COLUMNS, [agent_row("A1", "hotline;orders")])
+    out = tmp_path / "short.csv"
+    code, text, err = run([*args(site, out), *SOLVER, "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(text)
+    split = data["gap_split"]
+    assert split["bound_h"] > 0
+    assert split["bound_h"] + split["agents_h"] + split["slots_h"] == pytest.approx(data["under_h"])
+    assert split["agents_h"] >= -1e-9 and split["slots_h"] >= -1e-9
+    assert sum(a["h"] for a in split["agents"]) == pytest.approx(split["agents_h"])
+    assert {a["agent"] for a in split["agents"]} <= {"A1"}
+    code, text, err = run([*args(site, out), *SOLVER], capsys)
+    assert code == 0, err
+    assert "above bound: agents' weeks" in " ".join(text.split()), text
+    assert max(len(line) for line in text.splitlines()) <= 80, text
 
 
 def test_impossible_contract_is_infeasible_with_one_line(

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from scheduler import SolveParams, Weights, solve_week, validate_schedule
+from scheduler import ScheduleSolution, SolveParams, Weights, solve_week, validate_schedule
 from wfm.domain import Agent, OpeningHours, ShiftRules
 from wfm.errors import InfeasibleError, InputError
 
@@ -61,6 +61,16 @@ def check(
     return report.under_h, report.over_h
 
 
+def assert_no_gap_split(sol: ScheduleSolution, bound_h: float) -> None:
+    """The schedule meets the per-agent bound: nothing of the gap in agents or coverage."""
+    split = sol.gap_split
+    assert split is not None
+    assert split.bound_h == pytest.approx(bound_h, abs=1e-6)
+    assert split.agents_h == pytest.approx(0.0, abs=1e-6)
+    assert split.slots_h == pytest.approx(0.0, abs=1e-6)
+    assert split.agents == ()
+
+
 def test_two_agents_cover_a_morning_exactly() -> None:
     req = requirement("bank", WEEK, "09:00", "13:00", 2)
     agents = [agent(f"A{i}", "bank") for i in range(3)]
@@ -82,6 +92,7 @@ def test_short_of_agents_under_coverage_equals_its_bound() -> None:
     assert under == pytest.approx(4.0) and over == 0
     assert sol.under_h == pytest.approx(4.0)
     assert sol.under_lower_bound_h == pytest.approx(4.0, abs=1e-6)
+    assert_no_gap_split(sol, 4.0)
     assert sol.objective == pytest.approx(40.0)  # 4 agent-h x weight 10
     assert sol.bound == pytest.approx(40.0, abs=1e-4)
     assert sol.status == "OPTIMAL"
@@ -310,4 +321,5 @@ def test_bound_counts_what_each_agent_can_reach() -> None:
     under, over = check(sol.schedule, agents, rules, req)
     assert under == pytest.approx(60.0) and over == 0
     assert sol.under_lower_bound_h == pytest.approx(60.0, abs=1e-6)
+    assert_no_gap_split(sol, 60.0)
     assert sol.status == "OPTIMAL"

@@ -955,6 +955,14 @@ def _schedule_payload(r: ScheduleRun, out: Path, html: Path | None) -> dict[str,
         "over_h": _finite(s.over_h),
         "under_lower_bound_h": _finite(s.under_lower_bound_h),
         "under_gap": _finite(s.under_gap),
+        "gap_split": None
+        if s.gap_split is None
+        else {
+            "bound_h": _finite(s.gap_split.bound_h),
+            "agents_h": _finite(s.gap_split.agents_h),
+            "slots_h": _finite(s.gap_split.slots_h),
+            "agents": [{"agent": a, "h": _finite(h)} for a, h in s.gap_split.agents],
+        },
         "wall_s": s.wall_s,
         "changed_shifts": s.changed_shifts,
         "shifts": r.shifts,
@@ -1075,6 +1083,10 @@ def _print_schedule(r: ScheduleRun, out: Path, html: Path | None) -> None:
         _num(s.under_lower_bound_h, 2),
         _pct(s.under_gap),
     )
+    split = s.gap_split
+    if split is not None:
+        solve.add_row("  above bound: agents' weeks", _num(split.agents_h, 2), "", "")
+        solve.add_row("  above bound: coverage", _num(split.slots_h, 2), "", "")
     solve.add_row("over-coverage, agent-h", _num(s.over_h, 2), "", "")
     if s.changed_shifts is not None:
         solve.add_row("changed shifts (vs --previous)", str(s.changed_shifts), "", "")
@@ -1084,6 +1096,13 @@ def _print_schedule(r: ScheduleRun, out: Path, html: Path | None) -> None:
             f"stage {st.name}", _num(st.objective, 0), _num(st.bound, 0), f"{st.status.lower()}"
         )
     console.print(solve)
+    if split is not None and split.agents:
+        most = ", ".join(f"{a} {h:.2f} h" for a, h in split.agents[:5])
+        console.print(
+            f"gap in agents' weeks: {len(split.agents)} agents below their best relaxed week "
+            f"at the bound's prices; most: {most}",
+            highlight=False,
+        )
 
     v = r.validation
     if v.ok:
