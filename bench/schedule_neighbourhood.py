@@ -13,7 +13,8 @@ held and the neighbourhood's weeks are chosen afresh among columns:
   weights; switches, preferred-start and instability penalties per column): per agent, the
   whole-week move against the LP's dual prices, added when it prices out;
 - CP-SAT (2 workers, ``--cp-time`` s) over whole choices of the columns, hinted with the
-  current weeks.
+  current weeks; with ``--dive N``, also a dive on the LP (fix the agents it does not split,
+  or else the N heaviest, to their heaviest week; ``--dive-rounds`` more rounds; repeat).
 
 It prints, per neighbourhood, the objective's part that depends on the neighbourhood (coverage
 of every slot given the others, the neighbourhood's penalties; fairness spreads are kept as
@@ -24,7 +25,7 @@ changed only when the whole objective drops (it did not in any measured run).
 
     .venv/bin/python bench/schedule_neighbourhood.py --agents 300 --hoods 6 --size 25
     .venv/bin/python bench/schedule_neighbourhood.py --agents 300 --hoods 1 --size 100 \\
-        --rounds 30 --cp-time 60
+        --rounds 30 --cp-time 60 --dive 10
 """
 
 from __future__ import annotations
@@ -168,10 +169,11 @@ def greedy_columns(hood: Hood) -> None:
         left -= hood.cover([week])
 
 
-def master_lp(hood: Hood, rounds: int) -> tuple[float, int]:
-    """Column generation; returns the last LP value and how many agents it splits."""
+def master_lp(hood: Hood, rounds: int) -> tuple[float, int, dict[int, list[float]]]:
+    """Column generation; returns the last LP value, how many agents it splits and each
+    agent's weights on its columns (those in that LP)."""
     under, over = hood.costs.under[0], hood.costs.over[0]
-    value, split = float("nan"), 0
+    value, split, weights = float("nan"), 0, {}
     for _ in range(rounds):
         lp = pywraplp.Solver.CreateSolver("GLOP")
         x = {(a, c): lp.NumVar(0, 1, "") for a in hood.agents for c in range(len(hood.cols[a]))}
@@ -188,11 +190,10 @@ def master_lp(hood: Hood, rounds: int) -> tuple[float, int]:
         lp.Minimize(sum(terms))
         lp.Solve()
         value = lp.Objective().Value() + hood.untouched(cells)
-        split = sum(
-            1
-            for a in hood.agents
-            if max(x[a, c].solution_value() for c in range(len(hood.cols[a]))) < 0.99
-        )
+        weights = {
+            a: [x[a, c].solution_value() for c in range(len(hood.cols[a]))] for a in hood.agents
+        }
+        split = sum(1 for a in hood.agents if max(weights[a]) < 0.99)
         # the dual price of one more agent per cell, as the "need" that gives that gain
         n = hood.need
         gain = np.where(n >= 1, under, np.where(n <= 0, -over, under * n - over * (1 - n)))
@@ -206,7 +207,25 @@ def master_lp(hood: Hood, rounds: int) -> tuple[float, int]:
                 new += hood.add(a, got[0])
         if not new:
             break
-    return value, split
+    return value, split, weights
+
+
+def dive(hood: Hood, rounds: int, step: int) -> dict[int, Week]:
+    """Whole weeks from the LP: fix the agents the LP does not split (or else the ``step``
+    heaviest) to their heaviest week, fold them into the coverage, run ``rounds`` of column
+    generation for the rest, repeat."""
+    agents, need = list(hood.agents), hood.need.copy()
+    fixed: dict[int, Week] = {}
+    while hood.agents:
+        _, _, weights = master_lp(hood, rounds)
+        ranked = sorted(hood.agents, key=lambda a: -max(weights[a]))
+        whole = [a for a in ranked if max(weights[a]) >= 0.99]
+        for a in whole if len(whole) >= step else ranked[:step]:
+            fixed[a] = hood.cols[a][int(np.argmax(weights[a]))]
+            hood.need = hood.need - hood.cover([fixed[a]])
+        hood.agents = [a for a in hood.agents if a not in fixed]
+    hood.agents, hood.need = agents, need
+    return fixed
 
 
 def whole_choice(hood: Hood, time_s: float) -> tuple[dict[int, Week], float, float]:
@@ -255,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--cp-time", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dive", type=int, default=0, help="dive fixing this many agents a step")
+    ap.add_argument("--dive-rounds", type=int, default=2)
     args = ap.parse_args(argv)
 
     bi = make_instance(args.agents, SEED)
@@ -288,8 +309,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         hood = Hood(inst, costs, weeks, agents)
         current = hood.value({a: hood.cols[a][0] for a in agents})
         greedy_columns(hood)
-        lp, split = master_lp(hood, args.rounds)
+        lp, split, _ = master_lp(hood, args.rounds)
         choice, found, bound = whole_choice(hood, args.cp_time)
+        if args.dive:
+            dived = dive(hood, args.dive_rounds, args.dive)
+            print(f"  dive: {hood.value(dived):.1f}", flush=True)
+            if hood.value(dived) < hood.value(choice):
+                choice = dived
         better = hood.value(choice) < current - 1e-6
         if better:
             weeks.update(choice)
