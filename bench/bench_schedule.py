@@ -26,6 +26,7 @@ import platform
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -389,9 +390,7 @@ def split_rows(runs: Sequence[WfmRun]) -> list[str]:
         split = None if r.error is not None else r.sol.gap_split
         if split is None:
             continue
-        counts: dict[float, int] = {}
-        for _, h in split.agents:
-            counts[round(h, 2)] = counts.get(round(h, 2), 0) + 1
+        counts = Counter(round(h, 2) for _, h in split.agents)
         common = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         lines.append(
             f"| {r.n_agents} | {r.sol.under_h:,.1f} | {split.bound_h:,.1f} "

@@ -75,15 +75,17 @@ class Hood:
         self.need = inst.required - work_cover(inst, others).astype(float)  # left for them
         self.cols: dict[int, list[Week]] = {a: [weeks[a]] for a in agents}
         self.seen = {a: {tuple(weeks[a])} for a in agents}
+        self.worked = {(a, 0): self._worked(weeks[a]) for a in agents}
         self.minute_of = _minute_of_day(inst)
         self.tools = WeekTables.of(inst)
-        self.rules = {a: self._rules(a, weeks) for a in agents}
+        self.rules = self._rules(weeks)
 
     def late(self, start: int, length: int) -> bool:
         return int(self.minute_of[start]) + length * 15 > LATE_END_MIN
 
-    def _rules(self, a: int, weeks: dict[int, Week]) -> _WeekRules:
-        """The polish's bounds on a new week: contract, and the current spreads."""
+    def _rules(self, weeks: dict[int, Week]) -> dict[int, _WeekRules]:
+        """The polish's bounds on each agent's new week: contract, and the current spreads
+        over all agents (computed once)."""
 
         def paid(w: Week) -> int:
             return sum(sh.length - sum(1 for x in sh.activity if x == LUNCH) for sh in w)
@@ -97,21 +99,28 @@ class Hood:
             (min(late.values()), max(late.values())),
             (min(weekend.values()), max(weekend.values())),
         )
-        lo, hi, _ = limits_of(inst, a)
-        types = agent_types(inst, a)
-        return _WeekRules(
-            types=types[inst.type_start[types] + inst.type_len[types] <= inst.n_slots],
-            paid_range=(
-                max(lo, lo + min(spreads.above[0], above[a])),
-                min(hi, lo + max(spreads.above[1], above[a])),
-            ),
-            late_range=(min(spreads.late[0], late[a]), max(spreads.late[1], late[a])),
-            weekend_range=(
-                min(spreads.weekend[0], weekend[a]),
-                max(spreads.weekend[1], weekend[a]),
-            ),
-            history=History(),
-        )
+        out = {}
+        for a in self.agents:
+            lo, hi, _ = limits_of(inst, a)
+            types = agent_types(inst, a)
+            out[a] = _WeekRules(
+                types=types[inst.type_start[types] + inst.type_len[types] <= inst.n_slots],
+                paid_range=(
+                    max(lo, lo + min(spreads.above[0], above[a])),
+                    min(hi, lo + max(spreads.above[1], above[a])),
+                ),
+                late_range=(min(spreads.late[0], late[a]), max(spreads.late[1], late[a])),
+                weekend_range=(
+                    min(spreads.weekend[0], weekend[a]),
+                    max(spreads.weekend[1], weekend[a]),
+                ),
+                history=History(),
+            )
+        return out
+
+    def _worked(self, w: Week) -> list[tuple[int, int]]:
+        """The (project, slot) cells a week works."""
+        return [(int(p), int(t)) for p, t in np.argwhere(self.cover([w]) > 0)]
 
     def cover(self, weeks: Iterable[Week]) -> np.ndarray:
         return work_cover(self.inst, [sh for w in weeks for sh in w]).astype(float)
@@ -131,15 +140,16 @@ class Hood:
             return False
         self.seen[a].add(tuple(w))
         self.cols[a].append(w)
+        self.worked[a, len(self.cols[a]) - 1] = self._worked(w)
         return True
 
     def cells(self) -> dict[tuple[int, int], list[tuple[int, int]]]:
         """Per (project, slot) that some column works: the (agent, column) pairs working it."""
         out: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for a in self.agents:
-            for c, w in enumerate(self.cols[a]):
-                for p, t in np.argwhere(self.cover([w]) > 0):
-                    out.setdefault((int(p), int(t)), []).append((a, c))
+            for c in range(len(self.cols[a])):
+                for cell in self.worked[a, c]:
+                    out.setdefault(cell, []).append((a, c))
         return out
 
     def untouched(self, cells: Iterable[tuple[int, int]]) -> float:
