@@ -501,10 +501,11 @@ def main(argv: list[str] | None = None) -> int:
     single = None
     if not args.skip_peer:
         single = make_single_project_instance(SINGLE_PROJECT, n_agents=SINGLE_AGENTS)
-        r = single.rules
+        single_rules = single.rules
         menu = (
-            f"{r.min_shift_h:g}–{r.max_shift_h:g} h in {r.shift_step_min}-min steps, starts "
-            f"every {r.start_grid_min} min"
+            f"{single_rules.min_shift_h:g}–{single_rules.max_shift_h:g} h in "
+            f"{single_rules.shift_step_min}-min steps, starts every "
+            f"{single_rules.start_grid_min} min"
         )
         for kind, label, shifts_text, breaks_text in (
             ("shared", "pyworkforce, 8.5 h", f"{SHIFT_H:g} h, starts on the hour", "none"),

@@ -271,7 +271,7 @@ def _best_week(
     return choice
 
 
-def _consecutive_ok(days: Sequence[int], history: History, limit: int) -> bool:
+def consecutive_ok(days: Sequence[int], history: History, limit: int) -> bool:
     """At most ``limit`` worked days in a row, last week's included."""
     worked = set(days) | set(history.worked_days)
     return all(
@@ -382,7 +382,7 @@ def _best_week_of(
     n_weekend = sum(1 for sh in week if sh.day in WEEKEND)
     if not rules.weekend_range[0] <= n_weekend <= rules.weekend_range[1]:
         return None
-    if not _consecutive_ok([sh.day for sh in week], rules.history, inst.max_consecutive_days):
+    if not consecutive_ok([sh.day for sh in week], rules.history, inst.max_consecutive_days):
         return None
     value -= _week_penalty([int(minute_of[sh.start]) for sh in week], pref, costs)
     return week, value

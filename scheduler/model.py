@@ -3,9 +3,12 @@
 1. *Counts* (``_counts``): shifts per type for each group of agents with the same skills, with
    implicit lunches and breaks and per-slot project split — minimises under-coverage first
    (its best bound is the reported lower bound), then weighted under/over-coverage.
-2. *Assignment* (``_assign``): named agents onto candidate shifts derived from stage 1, with
-   every per-agent hard rule and the soft rules on people (preferred start, stability,
-   fairness, changes against a previous plan).
+2. *Assignment*: each named agent's week. When stage 1 proves under-coverage and there is no
+   previous plan or pin, from the week-pattern master LP (``_master``: column generation over
+   every agent's own relaxed weeks, then each agent's week of largest weight). Otherwise — and
+   when a master week breaks the consecutive-days rule — by search (``_assign``): named agents
+   onto candidate shifts derived from stage 1, with every per-agent hard rule and the soft
+   rules on people (preferred start, stability, fairness, changes against a previous plan).
 3. *Placement* (``_intraday``): lunch, breaks and projects inside each shift, one model per
    day, minimising the real weighted coverage and project switches.
 4. *Polish* (``_polish``): each agent's week in turn re-planned exactly against the others'
@@ -45,13 +48,14 @@ import numpy as np
 import pandas as pd
 
 from scheduler._agents import Candidate, History, feasible
-from scheduler._assign import LATE_END_MIN, AssignCosts, assign, candidates
+from scheduler._assign import LATE_END_MIN, AssignCosts, Assignment, assign, candidates
 from scheduler._bound import AgentBound, agent_bound, gap_shares
-from scheduler._counts import REQ_SCALE, Unsolved, solve_counts
+from scheduler._counts import REQ_SCALE, Counts, Unsolved, solve_counts
 from scheduler._explain import explain_agent
 from scheduler._instance import SLOT_S, FloatArray, Instance, build_instance
 from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, place_day, work_cover
-from scheduler._polish import PolishCosts, count_switches, polish
+from scheduler._master import heaviest_weeks, week_shifts
+from scheduler._polish import PolishCosts, consecutive_ok, count_switches, polish
 from scheduler._solve import SolverLimits
 from scheduler._types import GapSplit, Penalty, ScheduleSolution, SolveParams, StageReport, Weights
 from wfm.domain import Agent, ShiftRules
@@ -64,6 +68,8 @@ POLISH_SHARE = 0.3  # of the time limit, kept for stage 4
 FINISH_SHARE = 0.02  # of the time limit, kept after stage 4 to build the result …
 FINISH_MAX_S = 2.0  # … at most this (without it, 300 agents ran 0.1 s past a 120-s limit)
 POLISH_EVALS_PER_S = 20_000  # stage 4's deterministic limit: shift insides per second of share
+MASTER_AGENT_ROUNDS_PER_S = 20  # stage 2's deterministic limit: agents priced per second of share
+MASTER_MAX_ROUNDS = 60
 ACTIVITY_NAMES = {WORK: "work", LUNCH: "lunch", BREAK: "break"}
 Progress = Callable[[str, float], None]
 
@@ -339,42 +345,15 @@ def solve_week(
         )
 
     tick("stage 2: named agents", 0.4)
-    cands: list[list[Candidate]] = []
-    wide_all: list[list[Candidate]] = []
-    for a in range(n_a):
-        wide_all.append(candidates(inst, a, counts, prior[a], wide=True))
-        narrow = candidates(inst, a, counts, prior[a])
-        narrow = sorted(set(narrow) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
-        if not _quick_ok(inst, a, narrow, pinned[a]) or not feasible(
-            inst, a, narrow, histories[a], pinned[a]
-        ):
-            wide = wide_all[a]
-            narrow = sorted(set(wide) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
-        cands.append(narrow)
-    slot_h = SLOT_S / 3600
-    assign_costs = AssignCosts(
-        under=[int(c) for c in under_cost],
-        over=[int(c) for c in over_cost],
-        preferred_per_slot=round(weights.preferred_start_per_h * slot_h * COST_SCALE),
-        instability_per_slot=round(weights.start_instability_per_h * slot_h * COST_SCALE),
-        weekend_spread=round(weights.weekend_spread_per_shift * COST_SCALE),
-        late_spread=round(weights.late_spread_per_shift * COST_SCALE),
-        hours_spread_per_slot=round(weights.hours_spread_per_h * slot_h * COST_SCALE),
-        change=round(weights.change_per_shift * COST_SCALE) if has_prior else 0,
-    )
-    assignment = assign(
-        inst,
-        cands,
-        counts.on_duty,
-        histories=histories,
-        prior=prior if has_prior else [{} for _ in range(n_a)],
-        pinned=pinned,
-        costs=assign_costs,
-        limits=limits,
-        time_s=clock.share(0.35, 0.75),
-        wide=wide_all,
-        has_prior=has_prior,
-    )
+    assignment: Assignment | None = None
+    fresh = not has_prior and all(h == History() for h in histories)
+    if per_agent is not None and fresh:  # under-coverage is certain: the master LP's weeks
+        assignment = _master_weeks(inst, counts.under_prices, histories, clock, tick)
+    if assignment is None:
+        assignment = _search_weeks(
+            inst, counts, prior, pinned, histories, weights, under_cost, over_cost, has_prior,
+            limits, clock,
+        )  # fmt: skip
     reports.append(StageReport(*assignment.report))
     if not assignment.shifts and assignment.report[1] not in ("OPTIMAL", "FEASIBLE"):
         raise InfeasibleError(
@@ -414,6 +393,7 @@ def solve_week(
     # stage 4: each agent's week re-planned against the others (pinned shifts stay as they are;
     # when replanning, so do the shifts of the previous plan)
     tick("stage 4: polish", 0.97)
+    slot_h = SLOT_S / 3600
     start_polish = time.perf_counter()
     polished, n_polished, passes = polish(
         inst,
@@ -460,6 +440,100 @@ def solve_week(
         switches,
         per_agent,
     )
+
+
+def _search_weeks(
+    inst: Instance,
+    counts: Counts,
+    prior: list[dict[int, Candidate]],
+    pinned: list[list[Candidate]],
+    histories: list[History],
+    weights: Weights,
+    under_cost: np.ndarray,
+    over_cost: np.ndarray,
+    has_prior: bool,
+    limits: SolverLimits,
+    clock: _Clock,
+) -> Assignment:
+    """Stage 2 by search: named agents onto candidates around stage 1's shift types."""
+    n_a = len(inst.agents)
+    cands: list[list[Candidate]] = []
+    wide_all: list[list[Candidate]] = []
+    for a in range(n_a):
+        wide_all.append(candidates(inst, a, counts, prior[a], wide=True))
+        narrow = candidates(inst, a, counts, prior[a])
+        narrow = sorted(set(narrow) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
+        if not _quick_ok(inst, a, narrow, pinned[a]) or not feasible(
+            inst, a, narrow, histories[a], pinned[a]
+        ):
+            wide = wide_all[a]
+            narrow = sorted(set(wide) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
+        cands.append(narrow)
+    slot_h = SLOT_S / 3600
+    assign_costs = AssignCosts(
+        under=[int(c) for c in under_cost],
+        over=[int(c) for c in over_cost],
+        preferred_per_slot=round(weights.preferred_start_per_h * slot_h * COST_SCALE),
+        instability_per_slot=round(weights.start_instability_per_h * slot_h * COST_SCALE),
+        weekend_spread=round(weights.weekend_spread_per_shift * COST_SCALE),
+        late_spread=round(weights.late_spread_per_shift * COST_SCALE),
+        hours_spread_per_slot=round(weights.hours_spread_per_h * slot_h * COST_SCALE),
+        change=round(weights.change_per_shift * COST_SCALE) if has_prior else 0,
+    )
+    assignment = assign(
+        inst,
+        cands,
+        counts.on_duty,
+        histories=histories,
+        prior=prior if has_prior else [{} for _ in range(n_a)],
+        pinned=pinned,
+        costs=assign_costs,
+        limits=limits,
+        time_s=clock.share(0.35, 0.75),
+        wide=wide_all,
+        has_prior=has_prior,
+    )
+    return assignment
+
+
+def _master_weeks(
+    inst: Instance,
+    under_prices: FloatArray,
+    histories: list[History],
+    clock: _Clock,
+    tick: Callable[[str, float], None],
+) -> Assignment | None:
+    """Stage 2 from the master LP: every agent's week of largest weight (``_master``), or
+    None when a week breaks the consecutive-days rule, which the master does not see."""
+    start = time.perf_counter()
+    share = clock.share(0.35, 0.75)
+    n_a = len(inst.agents)
+    rounds = MASTER_MAX_ROUNDS
+    deadline: float | None = start + share
+    if clock.deterministic:
+        rounds = max(1, min(rounds, int(share * MASTER_AGENT_ROUNDS_PER_S / max(n_a, 1))))
+        deadline = None
+    result = heaviest_weeks(
+        inst,
+        under_prices,
+        max_rounds=rounds,
+        deadline=deadline,
+        tick=lambda r, _v, _b: tick(f"stage 2: master LP, round {r}", 0.4 + 0.2 * r / rounds),
+    )
+    shifts: dict[tuple[int, int], Candidate] = {}
+    for a, week in result.weeks.items():
+        by_day = week_shifts(inst, week)
+        if not consecutive_ok(list(by_day), histories[a], inst.max_consecutive_days):
+            return None
+        shifts.update({(a, d): c for d, c in by_day.items()})
+    report = (
+        f"assign: master LP's heaviest weeks ({result.rounds} rounds)",
+        "FEASIBLE",
+        result.master,
+        result.bound,
+        time.perf_counter() - start,
+    )
+    return Assignment(shifts=shifts, report=report)
 
 
 def _quick_ok(

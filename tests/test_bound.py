@@ -4,7 +4,9 @@
 combination of at most one shift type a day; ``shift_values`` against enumerating every lunch
 start and every set of break slots; ``agent_bound`` must never exceed the under-coverage of a
 schedule the optimizer found and the independent validator accepted, and must be at least
-stage 1's bound.
+stage 1's bound. Stage 2's column generation keeps its best Lagrangian bound between stage 1's
+bound, its master's value and the validator's under-coverage of the schedule planned from its
+weeks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from scheduler import ScheduleSolution, SolveParams, Weights, solve_week
 from scheduler._bound import NEG, AgentBound, agent_bound, best_week, shift_values, slot_terms
 from scheduler._counts import solve_counts
 from scheduler._instance import Instance, build_instance
+from scheduler._master import heaviest_weeks
 from scheduler.model import _costs
 from scheduler.validator import validate_schedule
 from wfm.domain import Agent, ShiftRules
@@ -201,6 +204,42 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
     assert per_agent / 4 <= check.under_h + 1e-6
     assert sol.under_lower_bound_h == pytest.approx(min(per_agent / 4, sol.under_h), abs=1e-6)
     _check_gap_split(sol, bound, inst, check.under_h)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) -> None:
+    agents = _agents(9, seed)
+    req = _requirements(seed)
+    rules = ShiftRules()
+    inst = build_instance(req, agents, rules, tz=TZ, week=WEEK)
+    under_c, over_c = _costs(inst, Weights())
+    counts = solve_counts(inst, under_cost=under_c, over_cost=over_c, time_s=10)
+    result = heaviest_weeks(inst, counts.under_prices, max_rounds=40, deadline=None)
+    assert 1 <= result.rounds <= 40
+    assert result.bound >= agent_bound(inst, counts.under_prices).slots - 1e-6
+    assert result.bound <= result.master + 1e-6
+    assert result.master >= counts.under_lb_slots - 1e-6  # stage 1 pools the agents
+    assert sorted(result.weeks) == list(range(len(agents)))
+    sol = solve_week(
+        req, agents, rules, tz=TZ, week=WEEK, params=SolveParams(time_limit_s=10, workers=1)
+    )
+    assert [s.name for s in sol.stages if s.name.startswith("assign: master LP")]
+    check = validate_schedule(sol.schedule, agents, rules, tz=TZ, requirements=req)
+    assert check.ok, check.violations[:3]
+    # the best Lagrangian bound seen is a bound on every schedule's under-coverage
+    assert result.bound / 4 <= check.under_h + 1e-6
+    # replanning (a previous plan in the week) keeps stage 2's search, which sees the changes
+    again = solve_week(
+        req,
+        agents,
+        rules,
+        tz=TZ,
+        week=WEEK,
+        params=SolveParams(time_limit_s=10, workers=1),
+        previous=sol.schedule,
+    )
+    assert [s.name for s in again.stages if s.name.startswith("assign: named agents")]
+    assert validate_schedule(again.schedule, agents, rules, tz=TZ, requirements=req).ok
 
 
 def _check_gap_split(

@@ -1,0 +1,263 @@
+"""Stage 2, first choice — each agent's week from the week-pattern master LP (private).
+
+The master: each agent works at most one week (a convex combination, in the LP) of the weeks
+generated so far; each slot's working agents of a skill set cover that set's projects in any
+split; under-coverage is what is left of the requirement:
+
+    min  sum u[p,t]
+    s.t. u[p,t] + Y[p,t] >= r[p,t]                             (prices pi[p,t])
+         u[p,t] + f[p,t] Y[p,t] >= f[p,t] ceil(r[p,t])         (prices rho[p,t], f = r - floor(r))
+         sum_p y[g,p,t] <= sum_{a in g} sum_c work_c[t] x[a,c]  (skill set g's agents at t)
+         sum_c x[a,c] <= 1                                      (agent a)
+
+with ``Y[p,t] = sum_g y[g,p,t]``. The second row is the convex hull of ``max(0, r - Y)`` over
+whole ``Y`` (a schedule puts a whole number of agents on a project at a time), so the master's
+dual is the Lagrangian of ``_bound``; the price of an agent-slot at work is ``pi + f * rho``.
+
+Column generation: each round every agent's relaxed best week (``_bound.relaxed_week``) at the
+master's prices, smoothed towards the best Lagrangian prices so far (Wentges), joins the master
+when it prices out; HiGHS's primal simplex re-solves from the last basis. Afterwards each
+agent takes the week of largest weight — stage 1's pooled counts do not see an agent's own
+week, and the master does: on the 300-agent benchmark week this start, placed and polished,
+ends 7 % lower in under-coverage than the search over stage 1's candidates (measured with
+``bench/schedule_master_lp.py``).
+
+The relaxed weeks keep availability, days off, opening, one shift a day, days, contract hours
+and rest inside the week exactly; ``solve_week`` uses them only without a previous plan or pins
+and checks consecutive days itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from highspy._core import _Highs  # highspy.Highs prints a banner to stdout when first built
+
+from scheduler._agents import Candidate
+from scheduler._assign import candidate_of
+from scheduler._bound import NEG, WeekTables, agent_types, group_values, relaxed_week, slot_terms
+from scheduler._instance import FloatArray, Instance, IntArray
+
+SMOOTHING = 0.7  # Wentges: the share of the best Lagrangian prices in the next round's
+
+
+@dataclass(frozen=True, eq=False)
+class Week:
+    """One agent's relaxed best week at some prices: its value there, its shift types and the
+    slots it works (lunch at the cheapest start of its window, breaks on the cheapest slots)."""
+
+    agent: int
+    value: float
+    types: IntArray
+    worked: IntArray
+
+
+def best_weeks(inst: Instance, tab: WeekTables, prices: FloatArray) -> tuple[float, list[Week]]:
+    """The Lagrangian bound (agent-slots) at ``prices`` and each agent's best week there."""
+    req = inst.required
+    pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
+    total = float(slot_terms(req, pi).sum())
+    values = np.zeros(inst.n_types)
+    lunch_at = np.empty(inst.n_types, dtype=np.int64)
+    chosen = np.full(8, -1, dtype=np.int64)
+    weeks: list[Week] = []
+    for g in range(len(inst.groups)):
+        members = np.flatnonzero(inst.agent_group == g)
+        if not members.size:
+            continue
+        m = group_values(inst, tab, g, pi, values, lunch_at)
+        for a in members.tolist():
+            best = relaxed_week(inst, tab, a, values, chosen)
+            if best <= NEG:
+                continue
+            total -= max(best, 0.0)
+            types = agent_types(inst, a)[chosen[chosen >= 0]]
+            slots: list[IntArray] = []
+            for k in types.tolist():
+                start, n = int(inst.type_start[k]), int(inst.type_len[k])
+                work = np.ones(n, dtype=bool)
+                lunch = int(tab.lunch_of_len[n])
+                if lunch and lunch_at[k] >= 0:
+                    work[lunch_at[k] : lunch_at[k] + lunch] = False
+                n_breaks = int(tab.breaks_of_len[n])
+                if n_breaks:
+                    free = np.flatnonzero(work)
+                    work[free[np.argsort(m[start + free], kind="stable")[:n_breaks]]] = False
+                slots.append(start + np.flatnonzero(work))
+            worked = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
+            weeks.append(Week(a, best, types.astype(np.int64), worked.astype(np.int64)))
+    return total, weeks
+
+
+class Master:
+    """The master LP in HiGHS: ``u`` per cell, ``y`` per skill set, project and slot, one
+    column per week."""
+
+    def __init__(self, inst: Instance) -> None:
+        req = inst.required
+        self.inst = inst
+        h = _Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")  # keeps the basis warm as columns are added
+        h.setOptionValue("simplex_strategy", 4)  # primal: the last basis stays feasible
+        h.setOptionValue("threads", 1)
+        self.h = h
+        self.inf = highspy.kHighsInf
+        cells = [(int(p), int(t)) for p, t in zip(*np.nonzero(req > 0), strict=True)]
+        self.cells = cells
+        n_c = len(cells)
+        r = np.array([req[p, t] for p, t in cells], dtype=np.float64)
+        self.frac = r - np.floor(r)
+        h.addVars(n_c, np.zeros(n_c), np.full(n_c, self.inf))
+        h.changeColsCost(n_c, np.arange(n_c, dtype=np.int32), np.ones(n_c))
+        rows = np.arange(2 * n_c, dtype=np.int32)  # cover rows, then hull rows
+        lower = np.concatenate([r, self.frac * np.ceil(r)])
+        h.addRows(
+            2 * n_c, lower, np.full(2 * n_c, self.inf), 2 * n_c, rows, rows % n_c, np.ones(2 * n_c)
+        )
+        cell = {c: i for i, c in enumerate(cells)}
+        self.supply: dict[tuple[int, int], int] = {}
+        y_cols: list[list[tuple[int, float]]] = []
+        for g, group in enumerate(inst.groups):
+            ps_all = [inst.pidx(q) for q in group]
+            for t in range(req.shape[1]):
+                ps = [p for p in ps_all if req[p, t] > 0]
+                if not ps:
+                    continue
+                row = 2 * n_c + len(self.supply)
+                self.supply[g, t] = row
+                for p in ps:
+                    i = cell[p, t]
+                    y_cols.append([(i, 1.0), (n_c + i, float(self.frac[i])), (row, 1.0)])
+        n_s = len(self.supply)
+        self._rows(n_s, np.full(n_s, -self.inf), np.zeros(n_s))
+        self.one = 2 * n_c + n_s
+        n_a = len(inst.agents)
+        self._rows(n_a, np.full(n_a, -self.inf), np.ones(n_a))
+        self._cols(y_cols)
+        self.first_week = n_c + len(y_cols)
+        self.weeks: list[Week] = []
+        self.pending: list[list[tuple[int, float]]] = []
+
+    def _rows(self, n: int, lower: FloatArray, upper: FloatArray) -> None:
+        empty = np.zeros(0, dtype=np.int32)
+        self.h.addRows(n, lower, upper, 0, np.zeros(n, dtype=np.int32), empty, np.zeros(0))
+
+    def _cols(self, cols: list[list[tuple[int, float]]]) -> None:
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        for col in cols:
+            starts.append(len(index))
+            index += [i for i, _ in col]
+            value += [v for _, v in col]
+        n = len(cols)
+        self.h.addCols(
+            n,
+            np.zeros(n),
+            np.zeros(n),
+            np.full(n, self.inf),
+            len(index),
+            np.array(starts, dtype=np.int32),
+            np.array(index, dtype=np.int32),
+            np.array(value, dtype=np.float64),
+        )
+
+    def add(self, week: Week) -> None:
+        g = int(self.inst.agent_group[week.agent])
+        col = [(self.one + week.agent, 1.0)]
+        for t in np.unique(week.worked).tolist():
+            row = self.supply.get((g, t))
+            if row is not None:
+                col.append((row, -1.0))
+        self.pending.append(col)
+        self.weeks.append(week)
+
+    def solve(self) -> tuple[float, FloatArray, FloatArray, FloatArray]:
+        """The master's value (agent-slots), the prices per project and slot, each agent's
+        dual and each week's weight. Raises ``RuntimeError`` if HiGHS finds no optimum."""
+        if self.pending:
+            self._cols(self.pending)
+            self.pending = []
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")
+        sol = self.h.getSolution()
+        dual = np.asarray(sol.row_dual, dtype=np.float64)
+        n_c = len(self.cells)
+        pi = np.zeros_like(self.inst.required)
+        for i, (p, t) in enumerate(self.cells):
+            pi[p, t] = dual[i] + self.frac[i] * dual[n_c + i]
+        mu: FloatArray = -dual[self.one : self.one + len(self.inst.agents)]
+        x: FloatArray = np.asarray(sol.col_value, dtype=np.float64)[self.first_week :]
+        return float(self.h.getInfo().objective_function_value), pi, mu, x
+
+
+@dataclass(frozen=True, eq=False)
+class MasterResult:
+    weeks: dict[int, Week]  # agent -> the week of largest weight
+    rounds: int
+    bound: float  # the best Lagrangian bound seen (agent-slots)
+    master: float  # the master's last value (agent-slots)
+
+
+def heaviest_weeks(
+    inst: Instance,
+    start_prices: FloatArray,
+    *,
+    max_rounds: int,
+    deadline: float | None,
+    tick: Callable[[int, float, float], None] | None = None,
+) -> MasterResult:
+    """Column generation from ``start_prices`` for at most ``max_rounds`` rounds, and while a
+    round would end before ``deadline`` (``time.perf_counter()`` seconds; None: rounds only,
+    deterministic); then each agent's week of largest weight. ``tick(round, master value,
+    best Lagrangian bound)`` after each round (agent-slots)."""
+    tab = WeekTables.of(inst)
+    master = Master(inst)
+    center = np.where(inst.required > 0, start_prices, 0.0)
+    best = -np.inf
+    prices: FloatArray | None = None
+    mu = np.zeros(len(inst.agents))
+    x = np.zeros(0)
+    value_lp = np.inf
+    rounds = 0
+    last_s = 0.0
+    while rounds < max_rounds:
+        if deadline is not None and rounds and time.perf_counter() + 1.2 * last_s > deadline:
+            break
+        clock = time.perf_counter()
+        trial = center if prices is None else SMOOTHING * center + (1 - SMOOTHING) * prices
+        value, weeks = best_weeks(inst, tab, trial)
+        if value > best:
+            best, center = value, trial
+        fresh = [w for w in weeks if prices is None or w.value - mu[w.agent] > 1e-6]
+        if not fresh and prices is not None:  # smoothing found nothing: the master's prices
+            value, weeks = best_weeks(inst, tab, prices)
+            if value > best:
+                best, center = value, prices
+            fresh = [w for w in weeks if w.value - mu[w.agent] > 1e-6]
+        for w in fresh:
+            master.add(w)
+        value_lp, prices, mu, x = master.solve()
+        rounds += 1
+        last_s = time.perf_counter() - clock
+        if tick is not None:
+            tick(rounds, value_lp, best)
+        if not fresh or value_lp - best <= 1e-4 * max(value_lp, 1.0):
+            break
+    chosen: dict[int, Week] = {}
+    weight: dict[int, float] = {}
+    for w, xw in zip(master.weeks, x.tolist(), strict=True):
+        if xw > weight.get(w.agent, -1.0):
+            chosen[w.agent], weight[w.agent] = w, xw
+    return MasterResult(chosen, rounds, max(best, 0.0), float(value_lp))
+
+
+def week_shifts(inst: Instance, week: Week) -> dict[int, Candidate]:
+    """The week's shifts by day, as stage 2's candidates."""
+    return {int(inst.type_day[k]): candidate_of(inst, k) for k in week.types.tolist()}
