@@ -240,6 +240,17 @@ def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) 
     )
     assert [s.name for s in again.stages if s.name.startswith("assign: named agents")]
     assert validate_schedule(again.schedule, agents, rules, tz=TZ, requirements=req).ok
+    # so does over-coverage as dear as under-coverage: the master does not price it
+    even = solve_week(
+        req,
+        agents,
+        rules,
+        tz=TZ,
+        week=WEEK,
+        weights=Weights(under_per_agent_h=1, over_per_agent_h=1),
+        params=SolveParams(time_limit_s=10, workers=1),
+    )
+    assert [s.name for s in even.stages if s.name.startswith("assign: named agents")]
 
 
 def _check_gap_split(
