@@ -20,7 +20,7 @@ import pytest
 
 from scheduler import ScheduleSolution, SolveParams, Weights, solve_week
 from scheduler._bound import NEG, AgentBound, agent_bound, best_week, shift_values, slot_terms
-from scheduler._counts import solve_counts
+from scheduler._counts import Counts, solve_counts
 from scheduler._instance import Instance, build_instance
 from scheduler._master import heaviest_weeks
 from scheduler.model import _costs
@@ -184,14 +184,22 @@ def _requirements(seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["project", "ts", "agents"])
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
+def _short_week(
+    seed: int,
+) -> tuple[list[Agent], pd.DataFrame, ShiftRules, Instance, Counts]:
+    """9 seeded agents short of a seeded week, its instance and stage 1's counts."""
     agents = _agents(9, seed)
     req = _requirements(seed)
     rules = ShiftRules()
     inst = build_instance(req, agents, rules, tz=TZ, week=WEEK)
     under_c, over_c = _costs(inst, Weights())
     counts = solve_counts(inst, under_cost=under_c, over_cost=over_c, time_s=10)
+    return agents, req, rules, inst, counts
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
+    agents, req, rules, inst, counts = _short_week(seed)
     bound = agent_bound(inst, counts.under_prices)
     per_agent = bound.slots
     assert per_agent >= counts.under_lb_slots - 1e-6
@@ -208,12 +216,7 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) -> None:
-    agents = _agents(9, seed)
-    req = _requirements(seed)
-    rules = ShiftRules()
-    inst = build_instance(req, agents, rules, tz=TZ, week=WEEK)
-    under_c, over_c = _costs(inst, Weights())
-    counts = solve_counts(inst, under_cost=under_c, over_cost=over_c, time_s=10)
+    agents, req, rules, inst, counts = _short_week(seed)
     result = heaviest_weeks(inst, counts.under_prices, max_rounds=40, deadline=None)
     assert 1 <= result.rounds <= 40
     assert result.bound >= agent_bound(inst, counts.under_prices).slots - 1e-6
