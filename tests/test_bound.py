@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,37 +224,27 @@ def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) 
     assert result.bound <= result.master + 1e-6
     assert result.master >= counts.under_lb_slots - 1e-6  # stage 1 pools the agents
     assert sorted(result.weeks) == list(range(len(agents)))
-    sol = solve_week(
-        req, agents, rules, tz=TZ, week=WEEK, params=SolveParams(time_limit_s=10, workers=1)
-    )
-    assert [s.name for s in sol.stages if s.name.startswith("assign: master LP")]
+
+    def plan(**kw: Any) -> ScheduleSolution:
+        params = SolveParams(time_limit_s=10, workers=1)
+        return solve_week(req, agents, rules, tz=TZ, week=WEEK, params=params, **kw)
+
+    def stage_2(sol: ScheduleSolution) -> str:
+        return next(s.name for s in sol.stages if s.name.startswith("assign: "))
+
+    sol = plan()
+    assert stage_2(sol).startswith("assign: master LP")
     check = validate_schedule(sol.schedule, agents, rules, tz=TZ, requirements=req)
     assert check.ok, check.violations[:3]
     # the best Lagrangian bound seen is a bound on every schedule's under-coverage
     assert result.bound / 4 <= check.under_h + 1e-6
     # replanning (a previous plan in the week) keeps stage 2's search, which sees the changes
-    again = solve_week(
-        req,
-        agents,
-        rules,
-        tz=TZ,
-        week=WEEK,
-        params=SolveParams(time_limit_s=10, workers=1),
-        previous=sol.schedule,
-    )
-    assert [s.name for s in again.stages if s.name.startswith("assign: named agents")]
+    again = plan(previous=sol.schedule)
+    assert stage_2(again).startswith("assign: named agents")
     assert validate_schedule(again.schedule, agents, rules, tz=TZ, requirements=req).ok
     # so does over-coverage as dear as under-coverage: the master does not price it
-    even = solve_week(
-        req,
-        agents,
-        rules,
-        tz=TZ,
-        week=WEEK,
-        weights=Weights(under_per_agent_h=1, over_per_agent_h=1),
-        params=SolveParams(time_limit_s=10, workers=1),
-    )
-    assert [s.name for s in even.stages if s.name.startswith("assign: named agents")]
+    even = plan(weights=Weights(under_per_agent_h=1, over_per_agent_h=1))
+    assert stage_2(even).startswith("assign: named agents")
 
 
 def _check_gap_split(
