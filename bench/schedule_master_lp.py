@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--seconds", type=float, default=None, help="stop the rounds after")
     parser.add_argument("--round", action="store_true", help="plan the LP's heaviest weeks")
     parser.add_argument("--time-limit", type=float, default=120.0, help="solve_week's, --round")
     args = parser.parse_args(argv)
@@ -57,9 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    result = heaviest_weeks(
-        inst, counts.under_prices, max_rounds=args.rounds, deadline=None, tick=show
-    )
+    deadline = None if args.seconds is None else time.perf_counter() + args.seconds
+    result = heaviest_weeks(inst, max_rounds=args.rounds, deadline=deadline, tick=show)
     print(f"LP optimum of the master in [{result.bound * q:.2f}, {result.master * q:.2f}] h")
     if not args.round:
         return 0

@@ -296,19 +296,15 @@ def agent_bound(inst: Instance, prices: FloatArray) -> AgentBound:
     relaxed week collects (see the module docstring)."""
     req = inst.required
     pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
-    best = np.zeros(len(inst.agents))
     if not inst.n_types:
-        return AgentBound(0.0, pi, best)
+        return AgentBound(0.0, pi, np.zeros(len(inst.agents)))
     tab = WeekTables.of(inst)
-    values = np.zeros(inst.n_types)
-    chosen = np.full(8, -1, dtype=np.int64)
+    values = np.zeros((len(inst.groups), inst.n_types))
+    lunch_at = np.empty(inst.n_types, dtype=np.int64)
     for g in range(len(inst.groups)):
-        members = np.flatnonzero(inst.agent_group == g)
-        if not members.size:
-            continue
-        group_values(inst, tab, g, pi, values, np.empty(inst.n_types, dtype=np.int64))
-        for a in members.tolist():
-            best[a] = max(relaxed_week(inst, tab, a, values, chosen), 0.0)
+        group_values(inst, tab, g, pi, values[g], lunch_at)
+    best, _ = relaxed_weeks(inst, tab, values)
+    best = np.maximum(best, 0.0)
     return AgentBound(float(slot_terms(req, pi).sum() - best.sum()), pi, best)
 
 
@@ -374,12 +370,14 @@ def relaxed_week(
     chosen[:] = -1
     if not ks.size:
         return NEG
-    max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))
+    paid = tab.paid_of_len[inst.type_len[ks]]
+    unit = max(int(np.gcd.reduce(paid)), 1)  # every week's paid slots are a multiple of it
+    max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6)) // unit
     args = (
         np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
         inst.type_start[ks],
         inst.type_len[ks],
-        tab.paid_of_len[inst.type_len[ks]],
+        paid // unit,
         values[ks],
         inst.day_slot,
         tab.width,
@@ -387,7 +385,38 @@ def relaxed_week(
         inst.layout.rest,
         min(agent.max_days_week, inst.max_days_week),
     )
-    best = best_week(*args, int(np.ceil(agent.min_hours_week * 4 - 1e-6)), max_paid, chosen)
+    min_paid = -(-int(np.ceil(agent.min_hours_week * 4 - 1e-6)) // unit)
+    best = best_week(*args, min_paid, max_paid, chosen)
     if best <= NEG:
         best = best_week(*args, 0, max_paid, chosen)
     return float(best)
+
+
+def relaxed_weeks(
+    inst: Instance, tab: WeekTables, values: FloatArray
+) -> tuple[FloatArray, list[IntArray]]:
+    """``relaxed_week`` for every agent, with ``values`` (G, K) per skill set and shift type:
+    each agent's best (``NEG`` without any shift type) and the shift types of its week. Agents
+    alike in skill set, shift types, days and hours share one dynamic programme."""
+    n_a = len(inst.agents)
+    key_of: dict[tuple[object, ...], int] = {}
+    rep = np.empty(n_a, dtype=np.int64)  # each agent's representative
+    for a in range(n_a):
+        agent = inst.agents[a]
+        key = (
+            int(inst.agent_group[a]),
+            agent_types(inst, a).tobytes(),
+            min(agent.max_days_week, inst.max_days_week),
+            int(np.ceil(agent.min_hours_week * 4 - 1e-6)),
+            int(np.floor(agent.max_hours_week * 4 + 1e-6)),
+        )
+        rep[a] = key_of.setdefault(key, a)
+    best = np.full(n_a, NEG)
+    types: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n_a
+    chosen = np.full(8, -1, dtype=np.int64)
+    for a in sorted(set(rep.tolist())):
+        best[a] = relaxed_week(inst, tab, a, values[int(inst.agent_group[a])], chosen)
+        types[a] = agent_types(inst, a)[chosen[chosen >= 0]]
+    for a in range(n_a):
+        best[a], types[a] = best[rep[a]], types[rep[a]]
+    return best, types

@@ -14,14 +14,20 @@ with ``Y[p,t] = sum_g y[g,p,t]``. The second row is the convex hull of ``max(0, 
 whole ``Y`` (a schedule puts a whole number of agents on a project at a time), so the master's
 dual is the Lagrangian of ``_bound``; the price of an agent-slot at work is ``pi + f * rho``.
 
-Column generation: each round every agent's relaxed best week (``_bound.relaxed_week``) at the
-master's prices, smoothed towards the best Lagrangian prices so far (Wentges), joins the master
-when it prices out; HiGHS's primal simplex re-solves from the last basis. Afterwards each
-agent takes the week of largest weight — stage 1's pooled counts do not see an agent's own
-week, and the master does. On the 300-agent benchmark week these weeks, placed and polished,
-end at 571.1 agent-h of under-coverage after the 6 rounds that fit a 120-s solve, and at
-549.7 after 25 rounds (``bench/schedule_master_lp.py``), against 590.3 from the search over
-stage 1's candidates.
+Column generation starts from one greedy week per agent (``greedy_weeks``), so the first
+prices already come from a whole schedule. Each round prices every agent's relaxed best week
+(``_bound.relaxed_weeks``) at the master's prices, smoothed towards the best Lagrangian prices
+so far (Wentges); the weeks of the 5 % of agents whose week prices out most join the master,
+and HiGHS's primal simplex re-solves from the last basis (a few columns a round keep the
+re-solve short). Afterwards each agent takes the week of largest weight — stage 1's pooled
+counts do not see an agent's own week, and the master does.
+
+Measured on the 300-agent benchmark week: 58 s of rounds, greedy start included
+(``bench/schedule_master_lp.py --agents 300 --rounds 400 --seconds 58``), bring the master's
+value to 561.9 agent-h in 31 rounds; placed and polished in a 120-s solve, the heaviest weeks
+give 562.3 agent-h of under-coverage, against 571.1 when the rounds started from stage 1's
+prices with every agent's week added each round, and 590.3 from the search over stage 1's
+candidates.
 
 The relaxed weeks keep availability, days off, opening, one shift a day, days, contract hours
 and rest inside the week exactly; ``solve_week`` uses them only without a previous plan or pins
@@ -40,10 +46,20 @@ from highspy._core import _Highs  # highspy.Highs prints a banner to stdout when
 
 from scheduler._agents import Candidate
 from scheduler._assign import candidate_of
-from scheduler._bound import NEG, WeekTables, agent_types, group_values, relaxed_week, slot_terms
+from scheduler._bound import (
+    NEG,
+    WeekTables,
+    agent_types,
+    group_values,
+    relaxed_week,
+    relaxed_weeks,
+    slot_terms,
+)
 from scheduler._instance import FloatArray, Instance, IntArray
 
 SMOOTHING = 0.7  # Wentges: the share of the best Lagrangian prices in the next round's
+FRESH_SHARE = 0.05  # the share of agents whose new weeks join the master each round
+MIN_FRESH = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,41 +73,72 @@ class Week:
     worked: IntArray
 
 
+def _worked(
+    inst: Instance, tab: WeekTables, types: IntArray, lunch_at: IntArray, m: FloatArray
+) -> IntArray:
+    """The slots a week of shift ``types`` works: lunch at ``lunch_at`` (per type, from
+    ``group_values``), breaks on the slots cheapest by ``m`` (T,)."""
+    slots: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    for k in types.tolist():
+        start, n = int(inst.type_start[k]), int(inst.type_len[k])
+        work = np.ones(n, dtype=bool)
+        lunch = int(tab.lunch_of_len[n])
+        if lunch and lunch_at[k] >= 0:
+            work[lunch_at[k] : lunch_at[k] + lunch] = False
+        n_breaks = int(tab.breaks_of_len[n])
+        if n_breaks:
+            free = np.flatnonzero(work)
+            work[free[np.argsort(m[start + free], kind="stable")[:n_breaks]]] = False
+        slots.append(start + np.flatnonzero(work))
+    return np.concatenate(slots).astype(np.int64)
+
+
 def best_weeks(inst: Instance, tab: WeekTables, prices: FloatArray) -> tuple[float, list[Week]]:
     """The Lagrangian bound (agent-slots) at ``prices`` and each agent's best week there."""
     req = inst.required
     pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
-    total = float(slot_terms(req, pi).sum())
+    n_g = len(inst.groups)
+    values = np.zeros((n_g, inst.n_types))
+    lunch_at = np.empty((n_g, inst.n_types), dtype=np.int64)
+    m = np.zeros((n_g, req.shape[1]))
+    for g in range(n_g):
+        m[g] = group_values(inst, tab, g, pi, values[g], lunch_at[g])
+    best, chosen = relaxed_weeks(inst, tab, values)
+    total = float(slot_terms(req, pi).sum() - np.maximum(best, 0.0).sum())
+    weeks = [
+        Week(a, float(best[a]), chosen[a], _worked(inst, tab, chosen[a], lunch_at[g], m[g]))
+        for a, g in enumerate(inst.agent_group.tolist())
+        if best[a] > NEG
+    ]
+    return total, weeks
+
+
+def greedy_weeks(inst: Instance, tab: WeekTables) -> list[Week]:
+    """One week per agent, greedily: agents of fewer skills first, each takes its relaxed best
+    week at the marginal value of one more agent on what the earlier weeks leave uncovered
+    (``min(1, max(0, r - y))`` per project and slot), on the project where that is largest."""
+    req = inst.required
+    cover = np.zeros_like(req)
     values = np.zeros(inst.n_types)
     lunch_at = np.empty(inst.n_types, dtype=np.int64)
     chosen = np.full(8, -1, dtype=np.int64)
     weeks: list[Week] = []
-    for g in range(len(inst.groups)):
-        members = np.flatnonzero(inst.agent_group == g)
-        if not members.size:
+    order = sorted(range(len(inst.agents)), key=lambda a: len(inst.groups[inst.agent_group[a]]))
+    for a in order:
+        g = int(inst.agent_group[a])
+        gain = np.clip(np.where(req > 0, req - cover, 0.0), 0.0, 1.0)
+        m = group_values(inst, tab, g, gain, values, lunch_at)
+        best = relaxed_week(inst, tab, a, values, chosen)
+        if best <= NEG:
             continue
-        m = group_values(inst, tab, g, pi, values, lunch_at)
-        for a in members.tolist():
-            best = relaxed_week(inst, tab, a, values, chosen)
-            if best <= NEG:
-                continue
-            total -= max(best, 0.0)
-            types = agent_types(inst, a)[chosen[chosen >= 0]]
-            slots: list[IntArray] = []
-            for k in types.tolist():
-                start, n = int(inst.type_start[k]), int(inst.type_len[k])
-                work = np.ones(n, dtype=bool)
-                lunch = int(tab.lunch_of_len[n])
-                if lunch and lunch_at[k] >= 0:
-                    work[lunch_at[k] : lunch_at[k] + lunch] = False
-                n_breaks = int(tab.breaks_of_len[n])
-                if n_breaks:
-                    free = np.flatnonzero(work)
-                    work[free[np.argsort(m[start + free], kind="stable")[:n_breaks]]] = False
-                slots.append(start + np.flatnonzero(work))
-            worked = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
-            weeks.append(Week(a, best, types.astype(np.int64), worked.astype(np.int64)))
-    return total, weeks
+        types = agent_types(inst, a)[chosen[chosen >= 0]]
+        worked = _worked(inst, tab, types, lunch_at, m)
+        sk = np.array([inst.pidx(q) for q in inst.groups[g]])
+        on = np.where(inst.open_[sk][:, worked], gain[sk][:, worked], -1.0)
+        take = on.max(axis=0) >= 0
+        np.add.at(cover, (sk[on.argmax(axis=0)][take], worked[take]), 1.0)
+        weeks.append(Week(a, best, types, worked))
+    return weeks
 
 
 class Master:
@@ -208,41 +255,44 @@ class MasterResult:
 
 def heaviest_weeks(
     inst: Instance,
-    start_prices: FloatArray,
     *,
     max_rounds: int,
     deadline: float | None,
     tick: Callable[[int, float, float], None] | None = None,
 ) -> MasterResult:
-    """Column generation from ``start_prices`` for at most ``max_rounds`` rounds, and while a
-    round would end before ``deadline`` (``time.perf_counter()`` seconds; None: rounds only,
-    deterministic); then each agent's week of largest weight. ``tick(round, master value,
-    best Lagrangian bound)`` after each round (agent-slots)."""
+    """Column generation from the greedy weeks (``greedy_weeks``) for at most ``max_rounds``
+    rounds, and while a round would end before ``deadline`` (``time.perf_counter()`` seconds;
+    None: rounds only, deterministic); then each agent's week of largest weight.
+    ``tick(round, master value, best Lagrangian bound)`` after each round (agent-slots).
+
+    Each round adds the weeks of the ``max(MIN_FRESH, agents × FRESH_SHARE)`` agents whose
+    week prices out the most: a few columns a round keep the simplex's re-solve short."""
     tab = WeekTables.of(inst)
     master = Master(inst)
-    center = np.where(inst.required > 0, start_prices, 0.0)
+    for w in greedy_weeks(inst, tab):
+        master.add(w)
+    value_lp, prices, mu, x = master.solve()
     best = -np.inf
-    prices: FloatArray | None = None
-    mu = np.zeros(len(inst.agents))
-    x = np.zeros(0)
-    value_lp = np.inf
+    center = prices
+    n_fresh = max(MIN_FRESH, round(FRESH_SHARE * len(inst.agents)))
     rounds = 0
     last_s = 0.0
     while rounds < max_rounds:
-        if deadline is not None and rounds and time.perf_counter() + 1.2 * last_s > deadline:
+        if deadline is not None and time.perf_counter() + 1.2 * last_s > deadline:
             break
         clock = time.perf_counter()
-        trial = center if prices is None else SMOOTHING * center + (1 - SMOOTHING) * prices
-        value, weeks = best_weeks(inst, tab, trial)
-        if value > best:
-            best, center = value, trial
-        fresh = [w for w in weeks if prices is None or w.value - mu[w.agent] > 1e-6]
-        if not fresh and prices is not None:  # smoothing found nothing: the master's prices
-            value, weeks = best_weeks(inst, tab, prices)
+        trial = prices if best == -np.inf else SMOOTHING * center + (1 - SMOOTHING) * prices
+        fresh: list[Week] = []
+        # when smoothing finds nothing, the master's own prices
+        for at in (trial,) if trial is prices else (trial, prices):
+            value, weeks = best_weeks(inst, tab, at)
             if value > best:
-                best, center = value, prices
-            fresh = [w for w in weeks if w.value - mu[w.agent] > 1e-6]
-        for w in fresh:
+                best, center = value, at
+            gain = {w.agent: w.value - mu[w.agent] for w in weeks}
+            fresh = sorted((w for w in weeks if gain[w.agent] > 1e-6), key=lambda w: -gain[w.agent])
+            if fresh:
+                break
+        for w in fresh[:n_fresh]:
             master.add(w)
         value_lp, prices, mu, x = master.solve()
         rounds += 1

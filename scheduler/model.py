@@ -69,8 +69,9 @@ POLISH_SHARE = 0.3  # of the time limit, kept for stage 4
 FINISH_SHARE = 0.02  # of the time limit, kept after stage 4 to build the result …
 FINISH_MAX_S = 2.0  # … at most this (without it, 300 agents ran 0.1 s past a 120-s limit)
 POLISH_EVALS_PER_S = 20_000  # stage 4's deterministic limit: shift insides per second of share
-MASTER_AGENT_ROUNDS_PER_S = 20  # stage 2's deterministic limit: agents priced per second of share
-MASTER_MAX_ROUNDS = 60
+MASTER_AGENT_ROUNDS_PER_S = 100  # stage 2's deterministic limit: agents priced per second of share
+MASTER_MAX_ROUNDS = 200
+MASTER_SHARE_OF_LEFT = 0.85  # of the time before the polish's reserve: stage 3 needs little
 # The master LP minimises under-coverage alone: stage 2 uses it only where over-coverage costs
 # at most this share of under-coverage on every project (the default weights: 1 against 10).
 # With under = over (bank, 8.5-h shifts, bench_schedule.py) its weeks ended 184.0 agent-h of
@@ -357,7 +358,7 @@ def solve_week(
         weights.over(p) <= MASTER_MAX_OVER_SHARE * weights.under(p) for p in inst.projects
     )
     if per_agent is not None and fresh and cheap_over:  # under-coverage decides: the master
-        assignment = _master_weeks(inst, counts.under_prices, histories, clock, tick)
+        assignment = _master_weeks(inst, histories, clock, tick)
     if assignment is None:
         assignment = _search_weeks(
             inst, counts, prior, pinned, histories, weights, under_cost, over_cost, has_prior,
@@ -507,7 +508,6 @@ def _search_weeks(
 
 def _master_weeks(
     inst: Instance,
-    under_prices: FloatArray,
     histories: list[History],
     clock: _Clock,
     tick: Callable[[str, float], None],
@@ -515,7 +515,7 @@ def _master_weeks(
     """Stage 2 from the master LP: every agent's week of largest weight (``_master``), or
     None when a week breaks the consecutive-days rule, which the master does not see."""
     start = time.perf_counter()
-    share = clock.share(0.35, 0.75)
+    share = clock.share(0.35, MASTER_SHARE_OF_LEFT)
     n_a = len(inst.agents)
     rounds = MASTER_MAX_ROUNDS
     deadline: float | None = start + share
@@ -524,7 +524,6 @@ def _master_weeks(
         deadline = None
     result = heaviest_weeks(
         inst,
-        under_prices,
         max_rounds=rounds,
         deadline=deadline,
         tick=lambda r, _v, _b: tick(f"stage 2: master LP, round {r}", 0.4 + 0.2 * r / rounds),

@@ -218,10 +218,11 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) -> None:
     agents, req, rules, inst, counts = _short_week(seed)
-    result = heaviest_weeks(inst, counts.under_prices, max_rounds=40, deadline=None)
+    result = heaviest_weeks(inst, max_rounds=40, deadline=None)
     assert 1 <= result.rounds <= 40
-    assert result.bound >= agent_bound(inst, counts.under_prices).slots - 1e-6
     assert result.bound <= result.master + 1e-6
+    # the master's value is at least the LP's optimum, so at least any Lagrangian bound
+    assert result.master >= agent_bound(inst, counts.under_prices).slots - 1e-6
     assert result.master >= counts.under_lb_slots - 1e-6  # stage 1 pools the agents
     assert sorted(result.weeks) == list(range(len(agents)))
 
