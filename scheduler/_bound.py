@@ -266,13 +266,22 @@ def agent_types(inst: Instance, a: int) -> IntArray:
     return types
 
 
-def slot_terms(req: FloatArray, pi: FloatArray) -> FloatArray:
-    """Per project and slot, ``min over whole y >= 0 of max(0, r - y) + pi * y``: the bound's
-    term for a requirement ``r`` met by a whole number of agents ``y`` at price ``pi`` in
-    [0, 1] — the better of ``floor(r)`` agents (``r - (1 - pi) * floor(r)``) and ``ceil(r)``
-    (``pi * ceil(r)``). At least ``pi * r``, the term of fractional coverage."""
+def slot_terms(
+    req: FloatArray,
+    pi: FloatArray,
+    under_w: FloatArray | float = 1.0,
+    over_w: FloatArray | float = 0.0,
+) -> FloatArray:
+    """Per project and slot, ``min over whole y >= 0 of under_w * max(0, r - y) + over_w *
+    max(0, y - r) + pi * y``: the bound's term for a requirement ``r`` met by a whole number
+    of agents ``y`` at price ``pi`` in ``[-over_w, under_w]`` — the better of ``floor(r)``
+    agents and ``ceil(r)``. With the default weights (under-coverage alone) that is
+    ``min(r - (1 - pi) * floor(r), pi * ceil(r))``, at least ``pi * r``, the term of
+    fractional coverage. ``under_w``/``over_w``: scalars or (P, 1) per project."""
     low, high = np.floor(req), np.ceil(req)
-    terms: FloatArray = np.minimum(req - (1.0 - pi) * low, pi * high)
+    terms: FloatArray = np.minimum(
+        under_w * (req - low) + pi * low, over_w * (high - req) + pi * high
+    )
     return terms
 
 
@@ -342,7 +351,8 @@ def group_values(
     (returned), and each shift type's relaxed value at those prices in ``values`` (with its
     lunch's offset in ``lunch_at``; see ``shift_values``)."""
     sk = [inst.pidx(p) for p in inst.groups[g]]
-    m = np.ascontiguousarray(np.where(inst.open_[sk], pi[sk], 0.0).max(axis=0))
+    best = np.where(inst.open_[sk], pi[sk], -np.inf).max(axis=0)  # prices may be negative
+    m = np.ascontiguousarray(np.where(np.isfinite(best), best, 0.0))
     shift_values(
         m,
         inst.type_start,

@@ -1,18 +1,24 @@
 """Stage 2, first choice — each agent's week from the week-pattern master LP (private).
 
 The master: each agent works at most one week (a convex combination, in the LP) of the weeks
-generated so far; each slot's working agents of a skill set cover that set's projects in any
-split; under-coverage is what is left of the requirement:
+generated so far; each slot's working agents of a skill set are split over that set's open
+projects; under- and over-coverage are what is short of and above the requirement, at a cost
+per agent-slot and project (``w_u``, ``w_o``; under-coverage alone by default):
 
-    min  sum u[p,t]
+    min  sum w_u[p] u[p,t] + w_o[p] o[p,t]
     s.t. u[p,t] + Y[p,t] >= r[p,t]                             (prices pi[p,t])
-         u[p,t] + f[p,t] Y[p,t] >= f[p,t] ceil(r[p,t])         (prices rho[p,t], f = r - floor(r))
-         sum_p y[g,p,t] <= sum_{a in g} sum_c work_c[t] x[a,c]  (skill set g's agents at t)
+         u[p,t] + f[p,t] Y[p,t] >= f[p,t] ceil(r[p,t])         (rho[p,t], f = r - floor(r))
+         o[p,t] - Y[p,t] >= -r[p,t]                            (sigma[p,t])
+         o[p,t] - (1 - f[p,t]) Y[p,t] >= -(1 - f) floor(r)     (tau[p,t])
+         sum_p y[g,p,t] = sum_{a in g} sum_c work_c[t] x[a,c]   (skill set g's agents at t)
          sum_c x[a,c] <= 1                                      (agent a)
 
-with ``Y[p,t] = sum_g y[g,p,t]``. The second row is the convex hull of ``max(0, r - Y)`` over
-whole ``Y`` (a schedule puts a whole number of agents on a project at a time), so the master's
-dual is the Lagrangian of ``_bound``; the price of an agent-slot at work is ``pi + f * rho``.
+with ``Y[p,t] = sum_g y[g,p,t]``; where nothing is required but the project is open, ``y``
+costs ``w_o`` directly, and where ``w_o`` is 0 the over rows are left out. The second and
+fourth rows make the convex hull of the cost over whole ``Y`` (a schedule puts a whole number
+of agents on a project at a time), so the master's dual is a Lagrangian bound like
+``_bound``'s; the price of an agent-slot at work is ``pi + f rho - sigma - (1 - f) tau``, in
+``[-w_o, w_u]``.
 
 Column generation starts from one greedy week per agent (``greedy_weeks``), so the first
 prices already come from a whole schedule. Each round prices every agent's relaxed best week
@@ -93,10 +99,15 @@ def _worked(
     return np.concatenate(slots).astype(np.int64)
 
 
-def best_weeks(inst: Instance, tab: WeekTables, prices: FloatArray) -> tuple[float, list[Week]]:
-    """The Lagrangian bound (agent-slots) at ``prices`` and each agent's best week there."""
+def best_weeks(
+    inst: Instance, tab: WeekTables, prices: FloatArray, under_w: FloatArray, over_w: FloatArray
+) -> tuple[float, list[Week]]:
+    """The Lagrangian bound (cost of agent-slots) at ``prices`` and each agent's best week
+    there. An agent-slot on a project earns its price, clipped to ``[-over_w, under_w]``
+    where something is required and ``-over_w`` elsewhere."""
     req = inst.required
-    pi = np.clip(np.where(req > 0, prices, 0.0), 0.0, 1.0)
+    w_u, w_o = under_w[:, None], over_w[:, None]
+    pi = np.where(req > 0, np.clip(prices, -w_o, w_u), -w_o)
     n_g = len(inst.groups)
     values = np.zeros((n_g, inst.n_types))
     lunch_at = np.empty((n_g, inst.n_types), dtype=np.int64)
@@ -104,7 +115,7 @@ def best_weeks(inst: Instance, tab: WeekTables, prices: FloatArray) -> tuple[flo
     for g in range(n_g):
         m[g] = group_values(inst, tab, g, pi, values[g], lunch_at[g])
     best, chosen = relaxed_weeks(inst, tab, values)
-    total = float(slot_terms(req, pi).sum() - np.maximum(best, 0.0).sum())
+    total = float(slot_terms(req, pi, w_u, w_o).sum() - np.maximum(best, 0.0).sum())
     weeks = [
         Week(a, float(best[a]), chosen[a], _worked(inst, tab, chosen[a], lunch_at[g], m[g]))
         for a, g in enumerate(inst.agent_group.tolist())
@@ -113,10 +124,13 @@ def best_weeks(inst: Instance, tab: WeekTables, prices: FloatArray) -> tuple[flo
     return total, weeks
 
 
-def greedy_weeks(inst: Instance, tab: WeekTables) -> list[Week]:
+def greedy_weeks(
+    inst: Instance, tab: WeekTables, under_w: FloatArray, over_w: FloatArray
+) -> list[Week]:
     """One week per agent, greedily: agents of fewer skills first, each takes its relaxed best
-    week at the marginal value of one more agent on what the earlier weeks leave uncovered
-    (``min(1, max(0, r - y))`` per project and slot), on the project where that is largest."""
+    week at what one more agent is worth on what the earlier weeks leave (per project and
+    slot, with ``c = min(1, max(0, r - y))``: ``under_w * c - over_w * (1 - c)``), on the
+    open project where that is largest."""
     req = inst.required
     cover = np.zeros_like(req)
     values = np.zeros(inst.n_types)
@@ -126,7 +140,8 @@ def greedy_weeks(inst: Instance, tab: WeekTables) -> list[Week]:
     order = sorted(range(len(inst.agents)), key=lambda a: len(inst.groups[inst.agent_group[a]]))
     for a in order:
         g = int(inst.agent_group[a])
-        gain = np.clip(np.where(req > 0, req - cover, 0.0), 0.0, 1.0)
+        short = np.clip(req - cover, 0.0, 1.0)
+        gain = under_w[:, None] * short - over_w[:, None] * (1.0 - short)
         m = group_values(inst, tab, g, gain, values, lunch_at)
         best = relaxed_week(inst, tab, a, values, chosen)
         if best <= NEG:
@@ -134,18 +149,19 @@ def greedy_weeks(inst: Instance, tab: WeekTables) -> list[Week]:
         types = agent_types(inst, a)[chosen[chosen >= 0]]
         worked = _worked(inst, tab, types, lunch_at, m)
         sk = np.array([inst.pidx(q) for q in inst.groups[g]])
-        on = np.where(inst.open_[sk][:, worked], gain[sk][:, worked], -1.0)
-        take = on.max(axis=0) >= 0
+        on = np.where(inst.open_[sk][:, worked], gain[sk][:, worked], -np.inf)
+        take = np.isfinite(on.max(axis=0))
         np.add.at(cover, (sk[on.argmax(axis=0)][take], worked[take]), 1.0)
         weeks.append(Week(a, best, types, worked))
     return weeks
 
 
 class Master:
-    """The master LP in HiGHS: ``u`` per cell, ``y`` per skill set, project and slot, one
-    column per week."""
+    """The master LP in HiGHS: ``u`` (and ``o`` where over-coverage costs) per cell with a
+    requirement, ``y`` per skill set, open project and slot, one column per week.
+    ``under_w``/``over_w`` (P,): the cost of an agent-slot short of / above the requirement."""
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, under_w: FloatArray, over_w: FloatArray) -> None:
         req = inst.required
         self.inst = inst
         h = _Highs()
@@ -159,35 +175,53 @@ class Master:
         self.cells = cells
         n_c = len(cells)
         r = np.array([req[p, t] for p, t in cells], dtype=np.float64)
-        self.frac = r - np.floor(r)
-        h.addVars(n_c, np.zeros(n_c), np.full(n_c, self.inf))
-        h.changeColsCost(n_c, np.arange(n_c, dtype=np.int32), np.ones(n_c))
-        rows = np.arange(2 * n_c, dtype=np.int32)  # cover rows, then hull rows
-        lower = np.concatenate([r, self.frac * np.ceil(r)])
-        h.addRows(
-            2 * n_c, lower, np.full(2 * n_c, self.inf), 2 * n_c, rows, rows % n_c, np.ones(2 * n_c)
-        )
+        low = np.floor(r)
+        self.frac = frac = r - low
+        # rows: cover, hull, then (over-coverage priced) over and over-hull rows
+        lower = [*r, *(frac * np.ceil(r))]
+        self.over_row = np.full(n_c, -1)
+        self.hull_over_row = np.full(n_c, -1)
+        cols: list[tuple[float, list[tuple[int, float]]]] = []
+        for i, (p, _) in enumerate(cells):
+            cols.append((float(under_w[p]), [(i, 1.0), (n_c + i, 1.0)]))  # u
+            if over_w[p] > 0:
+                self.over_row[i] = len(lower)
+                lower.append(-r[i])
+                o = [(len(lower) - 1, 1.0)]
+                if frac[i] > 0:
+                    self.hull_over_row[i] = len(lower)
+                    lower.append(-(1.0 - frac[i]) * low[i])
+                    o.append((len(lower) - 1, 1.0))
+                cols.append((float(over_w[p]), o))
+        self._rows(len(lower), np.array(lower), np.full(len(lower), self.inf))
         cell = {c: i for i, c in enumerate(cells)}
         self.supply: dict[tuple[int, int], int] = {}
-        y_cols: list[list[tuple[int, float]]] = []
         for g, group in enumerate(inst.groups):
             ps_all = [inst.pidx(q) for q in group]
             for t in range(req.shape[1]):
-                ps = [p for p in ps_all if req[p, t] > 0]
+                ps = [p for p in ps_all if inst.open_[p, t] or req[p, t] > 0]
                 if not ps:
                     continue
-                row = 2 * n_c + len(self.supply)
+                row = len(lower) + len(self.supply)
                 self.supply[g, t] = row
                 for p in ps:
-                    i = cell[p, t]
-                    y_cols.append([(i, 1.0), (n_c + i, float(self.frac[i])), (row, 1.0)])
+                    i = cell.get((p, t), -1)
+                    if i < 0:  # open, nothing required: over-coverage only
+                        cols.append((float(over_w[p]), [(row, 1.0)]))
+                        continue
+                    y = [(i, 1.0), (n_c + i, float(frac[i])), (row, 1.0)]
+                    if self.over_row[i] >= 0:
+                        y.append((int(self.over_row[i]), -1.0))
+                    if self.hull_over_row[i] >= 0:
+                        y.append((int(self.hull_over_row[i]), -(1.0 - float(frac[i]))))
+                    cols.append((0.0, y))
         n_s = len(self.supply)
-        self._rows(n_s, np.full(n_s, -self.inf), np.zeros(n_s))
-        self.one = 2 * n_c + n_s
+        self._rows(n_s, np.zeros(n_s), np.zeros(n_s))  # every working agent is on a project
+        self.one = len(lower) + n_s
         n_a = len(inst.agents)
         self._rows(n_a, np.full(n_a, -self.inf), np.ones(n_a))
-        self._cols(y_cols)
-        self.first_week = n_c + len(y_cols)
+        self._cols([c for _, c in cols], np.array([w for w, _ in cols]))
+        self.first_week = len(cols)
         self.weeks: list[Week] = []
         self.pending: list[list[tuple[int, float]]] = []
 
@@ -195,7 +229,7 @@ class Master:
         empty = np.zeros(0, dtype=np.int32)
         self.h.addRows(n, lower, upper, 0, np.zeros(n, dtype=np.int32), empty, np.zeros(0))
 
-    def _cols(self, cols: list[list[tuple[int, float]]]) -> None:
+    def _cols(self, cols: list[list[tuple[int, float]]], cost: FloatArray | None = None) -> None:
         starts: list[int] = []
         index: list[int] = []
         value: list[float] = []
@@ -206,7 +240,7 @@ class Master:
         n = len(cols)
         self.h.addCols(
             n,
-            np.zeros(n),
+            np.zeros(n) if cost is None else cost,
             np.zeros(n),
             np.full(n, self.inf),
             len(index),
@@ -226,7 +260,7 @@ class Master:
         self.weeks.append(week)
 
     def solve(self) -> tuple[float, FloatArray, FloatArray, FloatArray]:
-        """The master's value (agent-slots), the prices per project and slot, each agent's
+        """The master's value (cost of agent-slots), the prices per project and slot, each agent's
         dual and each week's weight. Raises ``RuntimeError`` if HiGHS finds no optimum."""
         if self.pending:
             self._cols(self.pending)
@@ -240,6 +274,10 @@ class Master:
         pi = np.zeros_like(self.inst.required)
         for i, (p, t) in enumerate(self.cells):
             pi[p, t] = dual[i] + self.frac[i] * dual[n_c + i]
+            if self.over_row[i] >= 0:
+                pi[p, t] -= dual[self.over_row[i]]
+            if self.hull_over_row[i] >= 0:
+                pi[p, t] -= (1.0 - self.frac[i]) * dual[self.hull_over_row[i]]
         mu: FloatArray = -dual[self.one : self.one + len(self.inst.agents)]
         x: FloatArray = np.asarray(sol.col_value, dtype=np.float64)[self.first_week :]
         return float(self.h.getInfo().objective_function_value), pi, mu, x
@@ -249,13 +287,15 @@ class Master:
 class MasterResult:
     weeks: dict[int, Week]  # agent -> the week of largest weight
     rounds: int
-    bound: float  # the best Lagrangian bound seen (agent-slots)
-    master: float  # the master's last value (agent-slots)
+    bound: float  # the best Lagrangian bound seen (cost of agent-slots)
+    master: float  # the master's last value (cost of agent-slots)
 
 
 def heaviest_weeks(
     inst: Instance,
     *,
+    under_w: FloatArray | None = None,
+    over_w: FloatArray | None = None,
     max_rounds: int,
     deadline: float | None,
     tick: Callable[[int, float, float], None] | None = None,
@@ -263,13 +303,18 @@ def heaviest_weeks(
     """Column generation from the greedy weeks (``greedy_weeks``) for at most ``max_rounds``
     rounds, and while a round would end before ``deadline`` (``time.perf_counter()`` seconds;
     None: rounds only, deterministic); then each agent's week of largest weight.
-    ``tick(round, master value, best Lagrangian bound)`` after each round (agent-slots).
+    ``tick(round, master value, best Lagrangian bound)`` after each round. ``under_w`` and
+    ``over_w`` (P,): the cost of an agent-slot short of and above the requirement (default 1
+    and 0: the values are agent-slots of under-coverage).
 
     Each round adds the weeks of the ``max(MIN_FRESH, agents × FRESH_SHARE)`` agents whose
     week prices out the most: a few columns a round keep the simplex's re-solve short."""
     tab = WeekTables.of(inst)
-    master = Master(inst)
-    for w in greedy_weeks(inst, tab):
+    n_p = len(inst.projects)
+    w_u = np.ones(n_p) if under_w is None else under_w
+    w_o = np.zeros(n_p) if over_w is None else over_w
+    master = Master(inst, w_u, w_o)
+    for w in greedy_weeks(inst, tab, w_u, w_o):
         master.add(w)
     value_lp, prices, mu, x = master.solve()
     best = -np.inf
@@ -285,7 +330,7 @@ def heaviest_weeks(
         fresh: list[Week] = []
         # when smoothing finds nothing, the master's own prices
         for at in (trial,) if trial is prices else (trial, prices):
-            value, weeks = best_weeks(inst, tab, at)
+            value, weeks = best_weeks(inst, tab, at, w_u, w_o)
             if value > best:
                 best, center = value, at
             gain = {w.agent: w.value - mu[w.agent] for w in weeks}

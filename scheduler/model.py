@@ -4,9 +4,11 @@
    implicit lunches and breaks and per-slot project split — minimises under-coverage first
    (its best bound is the reported lower bound), then weighted under/over-coverage.
 2. *Assignment*: each named agent's week. When stage 1 proves under-coverage, there is no
-   previous plan or pin and over-coverage is cheap (``MASTER_MAX_OVER_SHARE``), from the
-   week-pattern master LP (``_master``: column generation over every agent's own relaxed
-   weeks, then each agent's week of largest weight). Otherwise — and when a master week
+   previous plan or pin and over-coverage costs at most ``MASTER_MAX_OVER_SHARE`` of
+   under-coverage, from the week-pattern master LP (``_master``: column generation over every
+   agent's own relaxed weeks at the weighted under- and over-coverage — over-coverage left out
+   where it costs at most ``MASTER_FREE_OVER`` of under-coverage — then each agent's week of
+   largest weight). Otherwise — and when a master week
    breaks the consecutive-days rule — by search (``_assign``): named agents
    onto candidate shifts derived from stage 1, with every per-agent hard rule and the soft
    rules on people (preferred start, stability, fairness, changes against a previous plan).
@@ -71,12 +73,18 @@ FINISH_MAX_S = 2.0  # … at most this (without it, 300 agents ran 0.1 s past a 
 POLISH_EVALS_PER_S = 20_000  # stage 4's deterministic limit: shift insides per second of share
 MASTER_AGENT_ROUNDS_PER_S = 100  # stage 2's deterministic limit: agents priced per second of share
 MASTER_MAX_ROUNDS = 200
+# Where over-coverage costs at most this share of under-coverage, the master LP leaves it out
+# (the polish still weighs it): without its rows the LP re-solves faster — at 300 agents (the
+# default weights, 1 against 10) 37 rounds fit into stage 2 instead of 16, and the schedule
+# ends at 562.3 agent-h under-covered instead of 571.0.
+MASTER_FREE_OVER = 0.1
+# Stage 2 uses the master only where over-coverage costs at most this share of under-coverage
+# on every project. With over at half of under (150 agents, bench_schedule.py's week) the
+# master's schedule cost 3,138.8 against the search's 3,460.6; with under = over on one project
+# (bank, 8.5-h shifts, 60 agents) the master's LP converged in 1.7 s at 138.4 agent-h of under-
+# plus over-coverage, but its heaviest weeks ended at 178.5 against the search's 154.0.
+MASTER_MAX_OVER_SHARE = 0.5
 MASTER_SHARE_OF_LEFT = 0.85  # of the time before the polish's reserve: stage 3 needs little
-# The master LP minimises under-coverage alone: stage 2 uses it only where over-coverage costs
-# at most this share of under-coverage on every project (the default weights: 1 against 10).
-# With under = over (bank, 8.5-h shifts, bench_schedule.py) its weeks ended 184.0 agent-h of
-# under + over against the search's 153.5.
-MASTER_MAX_OVER_SHARE = 0.1
 ACTIVITY_NAMES = {WORK: "work", LUNCH: "lunch", BREAK: "break"}
 Progress = Callable[[str, float], None]
 
@@ -354,11 +362,11 @@ def solve_week(
     tick("stage 2: named agents", 0.4)
     assignment: Assignment | None = None
     fresh = not has_prior and all(h == History() for h in histories)
-    cheap_over = all(
+    master_ok = all(
         weights.over(p) <= MASTER_MAX_OVER_SHARE * weights.under(p) for p in inst.projects
     )
-    if per_agent is not None and fresh and cheap_over:  # under-coverage decides: the master
-        assignment = _master_weeks(inst, histories, clock, tick)
+    if per_agent is not None and fresh and master_ok:  # agents are short: the master LP
+        assignment = _master_weeks(inst, weights, histories, clock, tick)
     if assignment is None:
         assignment = _search_weeks(
             inst, counts, prior, pinned, histories, weights, under_cost, over_cost, has_prior,
@@ -508,6 +516,7 @@ def _search_weeks(
 
 def _master_weeks(
     inst: Instance,
+    weights: Weights,
     histories: list[History],
     clock: _Clock,
     tick: Callable[[str, float], None],
@@ -522,8 +531,18 @@ def _master_weeks(
     if clock.deterministic:
         rounds = max(1, min(rounds, int(share * MASTER_AGENT_ROUNDS_PER_S / max(n_a, 1))))
         deadline = None
+    slot_h = SLOT_S / 3600
     result = heaviest_weeks(
         inst,
+        under_w=np.array([weights.under(p) * slot_h for p in inst.projects]),
+        over_w=np.array(
+            [
+                weights.over(p) * slot_h
+                if weights.over(p) > MASTER_FREE_OVER * weights.under(p)
+                else 0.0
+                for p in inst.projects
+            ]
+        ),
         max_rounds=rounds,
         deadline=deadline,
         tick=lambda r, _v, _b: tick(f"stage 2: master LP, round {r}", 0.4 + 0.2 * r / rounds),

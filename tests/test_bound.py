@@ -243,9 +243,20 @@ def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) 
     again = plan(previous=sol.schedule)
     assert stage_2(again).startswith("assign: named agents")
     assert validate_schedule(again.schedule, agents, rules, tz=TZ, requirements=req).ok
-    # so does over-coverage as dear as under-coverage: the master does not price it
+    # over-coverage at half the price of under-coverage: the master prices both
+    half = plan(weights=Weights(under_per_agent_h=2, over_per_agent_h=1))
+    assert stage_2(half).startswith("assign: master LP")
+    check = validate_schedule(half.schedule, agents, rules, tz=TZ, requirements=req)
+    assert check.ok, check.violations[:3]
+    # as dear as under-coverage: the search
     even = plan(weights=Weights(under_per_agent_h=1, over_per_agent_h=1))
     assert stage_2(even).startswith("assign: named agents")
+    ones = np.ones(len(inst.projects))
+    both = heaviest_weeks(inst, under_w=2 * ones, over_w=ones, max_rounds=40, deadline=None)
+    assert both.bound <= both.master + 1e-6
+    # a bound on every schedule's weighted coverage, so on the one planned
+    assert both.bound / 4 <= 2 * check.under_h + check.over_h + 1e-6
+    assert both.master >= 2 * result.bound - 1e-6  # over-coverage only adds to the LP's cost
 
 
 def _check_gap_split(
