@@ -20,9 +20,8 @@ of agents on a project at a time), so the master's dual is a Lagrangian bound li
 ``_bound``'s; the price of an agent-slot at work is ``pi + f rho - sigma - (1 - f) tau``, in
 ``[-w_o, w_u]``.
 
-Column generation starts from one week per agent (``greedy_weeks``: greedy, then three passes
-of each agent re-choosing its week against the others'), so the first prices already come
-from a whole schedule. Each round prices every agent's relaxed best week
+Column generation starts from one greedy week per agent (``greedy_weeks``), so the first
+prices already come from a whole schedule. Each round prices every agent's relaxed best week
 (``_bound.relaxed_weeks``) at the master's prices, smoothed towards the best Lagrangian prices
 so far (Wentges); the weeks of the 5 % of agents whose week prices out most join the master,
 and HiGHS's primal simplex re-solves from the last basis (a few columns a round keep the
@@ -67,7 +66,6 @@ from scheduler._instance import FloatArray, Instance, IntArray
 SMOOTHING = 0.7  # Wentges: the share of the best Lagrangian prices in the next round's
 FRESH_SHARE = 0.05  # the share of agents whose new weeks join the master each round
 MIN_FRESH = 10
-GREEDY_PASSES = 3  # whole-week re-choices after the greedy weeks (greedy_weeks)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,45 +125,35 @@ def best_weeks(
 
 
 def greedy_weeks(
-    inst: Instance,
-    tab: WeekTables,
-    under_w: FloatArray,
-    over_w: FloatArray,
-    passes: int = GREEDY_PASSES,
+    inst: Instance, tab: WeekTables, under_w: FloatArray, over_w: FloatArray
 ) -> list[Week]:
     """One week per agent, greedily: agents of fewer skills first, each takes its relaxed best
-    week at what one more agent is worth on what the other weeks leave (per project and slot,
-    with ``c = min(1, max(0, r - y))``: ``under_w * c - over_w * (1 - c)``), on the open
-    project where that is largest; then ``passes`` more times each agent in turn gives its
-    week up and takes its best one again against the others'."""
+    week at what one more agent is worth on what the earlier weeks leave (per project and
+    slot, with ``c = min(1, max(0, r - y))``: ``under_w * c - over_w * (1 - c)``), on the
+    open project where that is largest."""
     req = inst.required
     cover = np.zeros_like(req)
     values = np.zeros(inst.n_types)
     lunch_at = np.empty(inst.n_types, dtype=np.int64)
     chosen = np.full(8, -1, dtype=np.int64)
-    weeks: dict[int, Week] = {}
-    placed: dict[int, tuple[IntArray, IntArray]] = {}  # agent -> its (projects, slots)
+    weeks: list[Week] = []
     order = sorted(range(len(inst.agents)), key=lambda a: len(inst.groups[inst.agent_group[a]]))
-    for _ in range(1 + passes):
-        for a in order:
-            if a in placed:
-                np.subtract.at(cover, placed.pop(a), 1.0)
-            g = int(inst.agent_group[a])
-            short = np.clip(req - cover, 0.0, 1.0)
-            gain = under_w[:, None] * short - over_w[:, None] * (1.0 - short)
-            m = group_values(inst, tab, g, gain, values, lunch_at)
-            best = relaxed_week(inst, tab, a, values, chosen)
-            if best <= NEG:
-                continue
-            types = agent_types(inst, a)[chosen[chosen >= 0]]
-            worked = _worked(inst, tab, types, lunch_at, m)
-            sk = np.array([inst.pidx(q) for q in inst.groups[g]])
-            on = np.where(inst.open_[sk][:, worked], gain[sk][:, worked], -np.inf)
-            take = np.isfinite(on.max(axis=0))
-            placed[a] = (sk[on.argmax(axis=0)][take], worked[take])
-            np.add.at(cover, placed[a], 1.0)
-            weeks[a] = Week(a, best, types, worked)
-    return [weeks[a] for a in sorted(weeks)]
+    for a in order:
+        g = int(inst.agent_group[a])
+        short = np.clip(req - cover, 0.0, 1.0)
+        gain = under_w[:, None] * short - over_w[:, None] * (1.0 - short)
+        m = group_values(inst, tab, g, gain, values, lunch_at)
+        best = relaxed_week(inst, tab, a, values, chosen)
+        if best <= NEG:
+            continue
+        types = agent_types(inst, a)[chosen[chosen >= 0]]
+        worked = _worked(inst, tab, types, lunch_at, m)
+        sk = np.array([inst.pidx(q) for q in inst.groups[g]])
+        on = np.where(inst.open_[sk][:, worked], gain[sk][:, worked], -np.inf)
+        take = np.isfinite(on.max(axis=0))
+        np.add.at(cover, (sk[on.argmax(axis=0)][take], worked[take]), 1.0)
+        weeks.append(Week(a, best, types, worked))
+    return weeks
 
 
 class Master:
