@@ -232,13 +232,15 @@ def best_week(
 class WeekTables:
     """What ``shift_values`` and ``best_week`` need of an instance, computed once: per shift
     length its lunch, break and paid slots; the latest end of a shift after its day's first
-    slot (+1) and the horizon's slots (+1)."""
+    slot (+1) and the horizon's slots (+1); per agent the first agent alike in skill set,
+    shift types, days and hours (``relaxed_weeks`` prices each such set once)."""
 
     lunch_of_len: IntArray
     breaks_of_len: IntArray
     paid_of_len: IntArray
     width: int
     n_ends: int
+    alike: IntArray
 
     @staticmethod
     def of(inst: Instance) -> WeekTables:
@@ -249,12 +251,24 @@ class WeekTables:
         breaks = np.array([0, *(lay.breaks(n) * lay.break_len for n in lengths)], dtype=np.int64)
         paid = np.array([0, *(lay.paid(n) for n in lengths)], dtype=np.int64)
         ends = inst.type_start + inst.type_len
+        first: dict[tuple[object, ...], int] = {}
+        alike = np.empty(len(inst.agents), dtype=np.int64)
+        for a, agent in enumerate(inst.agents):
+            key = (
+                int(inst.agent_group[a]),
+                agent_types(inst, a).tobytes(),
+                min(agent.max_days_week, inst.max_days_week),
+                int(np.ceil(agent.min_hours_week * 4 - 1e-6)),
+                int(np.floor(agent.max_hours_week * 4 + 1e-6)),
+            )
+            alike[a] = first.setdefault(key, a)
         return WeekTables(
             lunch,
             breaks,
             paid,
             width=int((ends - inst.day_slot[inst.type_day]).max()) + 1,
             n_ends=int(ends.max()) + 1,
+            alike=alike,
         )
 
 
@@ -407,20 +421,9 @@ def relaxed_weeks(
 ) -> tuple[FloatArray, list[IntArray]]:
     """``relaxed_week`` for every agent, with ``values`` (G, K) per skill set and shift type:
     each agent's best (``NEG`` without any shift type) and the shift types of its week. Agents
-    alike in skill set, shift types, days and hours share one dynamic programme."""
+    alike (``WeekTables.alike``) share one dynamic programme."""
     n_a = len(inst.agents)
-    key_of: dict[tuple[object, ...], int] = {}
-    rep = np.empty(n_a, dtype=np.int64)  # each agent's representative
-    for a in range(n_a):
-        agent = inst.agents[a]
-        key = (
-            int(inst.agent_group[a]),
-            agent_types(inst, a).tobytes(),
-            min(agent.max_days_week, inst.max_days_week),
-            int(np.ceil(agent.min_hours_week * 4 - 1e-6)),
-            int(np.floor(agent.max_hours_week * 4 + 1e-6)),
-        )
-        rep[a] = key_of.setdefault(key, a)
+    rep = tab.alike
     best = np.full(n_a, NEG)
     types: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n_a
     chosen = np.full(8, -1, dtype=np.int64)

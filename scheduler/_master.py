@@ -173,6 +173,7 @@ class Master:
         self.inf = highspy.kHighsInf
         cells = [(int(p), int(t)) for p, t in zip(*np.nonzero(req > 0), strict=True)]
         self.cells = cells
+        self.at = tuple(np.array(cells, dtype=np.int64).reshape(-1, 2).T)  # (projects, slots)
         n_c = len(cells)
         r = np.array([req[p, t] for p, t in cells], dtype=np.float64)
         low = np.floor(r)
@@ -270,14 +271,15 @@ class Master:
             raise RuntimeError(f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")
         sol = self.h.getSolution()
         dual = np.asarray(sol.row_dual, dtype=np.float64)
-        n_c = len(self.cells)
+        n_c, frac = len(self.cells), self.frac
+        over, hull = self.over_row, self.hull_over_row
         pi = np.zeros_like(self.inst.required)
-        for i, (p, t) in enumerate(self.cells):
-            pi[p, t] = dual[i] + self.frac[i] * dual[n_c + i]
-            if self.over_row[i] >= 0:
-                pi[p, t] -= dual[self.over_row[i]]
-            if self.hull_over_row[i] >= 0:
-                pi[p, t] -= (1.0 - self.frac[i]) * dual[self.hull_over_row[i]]
+        pi[self.at] = (
+            dual[:n_c]
+            + frac * dual[n_c : 2 * n_c]
+            - np.where(over >= 0, dual[over], 0.0)
+            - np.where(hull >= 0, (1.0 - frac) * dual[hull], 0.0)
+        )
         mu: FloatArray = -dual[self.one : self.one + len(self.inst.agents)]
         x: FloatArray = np.asarray(sol.col_value, dtype=np.float64)[self.first_week :]
         return float(self.h.getInfo().objective_function_value), pi, mu, x
