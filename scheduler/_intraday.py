@@ -137,7 +137,9 @@ def place_day(
     fixed_switches = 0
     keep_terms: list[cp_model.IntVar] = []
     need = inst.required - fixed_cover
-    quick = {(a, s0): _greedy_shift(inst, a, s0, n, need) for a, s0, n in shifts}
+    # agents of fewer skills first: their projects are forced, the others fill what is left
+    order = sorted(shifts, key=lambda x: (len(inst.groups[int(inst.agent_group[x[0]])]), x[0]))
+    quick = {(a, s0): _greedy_shift(inst, a, s0, n, need) for a, s0, n in order}
     for a, s, length in shifts:
         q_lunch, q_breaks, q_projects = quick[a, s]
         g = int(inst.agent_group[a])

@@ -166,8 +166,11 @@ class Master:
         self.inst = inst
         h = _Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("presolve", "off")  # keeps the basis warm as columns are added
-        h.setOptionValue("simplex_strategy", 4)  # primal: the last basis stays feasible
+        # the first solve from scratch: dual simplex after presolve (300 agents: 0.7 s, against
+        # 13.4 s for the primal simplex without presolve); ``solve`` then switches to the primal
+        # simplex without presolve, which re-solves from the last basis as columns are added
+        h.setOptionValue("presolve", "on")
+        h.setOptionValue("simplex_strategy", 1)
         h.setOptionValue("threads", 1)
         self.h = h
         self.inf = highspy.kHighsInf
@@ -269,6 +272,8 @@ class Master:
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")
+        self.h.setOptionValue("presolve", "off")  # keeps the basis warm as columns are added
+        self.h.setOptionValue("simplex_strategy", 4)  # primal: the last basis stays feasible
         sol = self.h.getSolution()
         dual = np.asarray(sol.row_dual, dtype=np.float64)
         n_c, frac = len(self.cells), self.frac
