@@ -577,9 +577,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Gap to bound = (under − lower bound) ÷ lower bound, with the engine's "
         "`under_lower_bound_h`: a bound for any schedule of the optimizer's shift types that "
-        "keeps the hard rules — the larger of stage 1's LP bound (stage `shape LP: "
-        "under-coverage bound`) and the per-agent Lagrangian bound at that LP's dual prices "
-        "(stage `bound: per agent at stage 1's prices`, `scheduler/_bound.py`). Stages: "
+        "keeps the hard rules — the largest of stage 1's LP bound (stage `shape LP: "
+        "under-coverage bound`), the per-agent Lagrangian bound at that LP's dual prices "
+        "(stage `bound: per agent at stage 1's prices`, `scheduler/_bound.py`) and, where "
+        "stage 2 runs the master LP, the best Lagrangian bound its rounds met (the bound "
+        "column of stage `assign: master LP's heaviest weeks`, in cost units). Stages: "
         "the engine's `StageReport`s (name, wall time, CP-SAT status).",
         "",
     ]

@@ -2,7 +2,9 @@
 
 1. *Counts* (``_counts``): shifts per type for each group of agents with the same skills, with
    implicit lunches and breaks and per-slot project split — minimises under-coverage first
-   (its best bound is the reported lower bound), then weighted under/over-coverage.
+   (its bound, raised by the per-agent Lagrangian bound at its dual prices, ``_bound``, and
+   by the master LP's best Lagrangian bound where stage 2 runs it, is the reported lower
+   bound), then weighted under/over-coverage.
 2. *Assignment*: each named agent's week. When stage 1 proves under-coverage, there is no
    previous plan or pin and over-coverage costs at most ``MASTER_MAX_OVER_SHARE`` of
    under-coverage, from the week-pattern master LP (``_master``: column generation over every
@@ -366,7 +368,8 @@ def solve_week(
         weights.over(p) <= MASTER_MAX_OVER_SHARE * weights.under(p) for p in inst.projects
     )
     if per_agent is not None and fresh and master_ok:  # agents are short: the master LP
-        assignment = _master_weeks(inst, weights, histories, clock, tick)
+        assignment, master_lb_slots = _master_weeks(inst, weights, histories, clock, tick)
+        under_lb_slots = max(under_lb_slots, master_lb_slots)
     if assignment is None:
         assignment = _search_weeks(
             inst, counts, prior, pinned, histories, weights, under_cost, over_cost, has_prior,
@@ -520,9 +523,11 @@ def _master_weeks(
     histories: list[History],
     clock: _Clock,
     tick: Callable[[str, float], None],
-) -> Assignment | None:
+) -> tuple[Assignment | None, float]:
     """Stage 2 from the master LP: every agent's week of largest weight (``_master``), or
-    None when a week breaks the consecutive-days rule, which the master does not see."""
+    None when a week breaks the consecutive-days rule, which the master does not see; and the
+    master's best Lagrangian bound on under-coverage (agent-slots; 0 where it prices
+    over-coverage too, as its bound is then on the weighted sum)."""
     start = time.perf_counter()
     share = clock.share(0.35, MASTER_SHARE_OF_LEFT)
     n_a = len(inst.agents)
@@ -532,26 +537,31 @@ def _master_weeks(
         rounds = max(1, min(rounds, int(share * MASTER_AGENT_ROUNDS_PER_S / max(n_a, 1))))
         deadline = None
     slot_h = SLOT_S / 3600
+    under_w = np.array([weights.under(p) * slot_h for p in inst.projects])
+    over_w = np.array(
+        [
+            weights.over(p) * slot_h
+            if weights.over(p) > MASTER_FREE_OVER * weights.under(p)
+            else 0.0
+            for p in inst.projects
+        ]
+    )
     result = heaviest_weeks(
         inst,
-        under_w=np.array([weights.under(p) * slot_h for p in inst.projects]),
-        over_w=np.array(
-            [
-                weights.over(p) * slot_h
-                if weights.over(p) > MASTER_FREE_OVER * weights.under(p)
-                else 0.0
-                for p in inst.projects
-            ]
-        ),
+        under_w=under_w,
+        over_w=over_w,
         max_rounds=rounds,
         deadline=deadline,
         tick=lambda r, _v, _b: tick(f"stage 2: master LP, round {r}", 0.4 + 0.2 * r / rounds),
     )
+    # the bound is on sum_p under_w[p] * under[p] <= max(under_w) * under; the relaxed weeks
+    # drop the consecutive days across the week's start, so it holds without them too
+    lb_slots = 0.0 if over_w.any() else result.bound / float(under_w.max())
     shifts: dict[tuple[int, int], Candidate] = {}
     for a, week in result.weeks.items():
         by_day = week_shifts(inst, week)
         if not consecutive_ok(list(by_day), histories[a], inst.max_consecutive_days):
-            return None
+            return None, lb_slots
         shifts.update({(a, d): c for d, c in by_day.items()})
     report = (
         f"assign: master LP's heaviest weeks ({result.rounds} rounds)",
@@ -560,7 +570,7 @@ def _master_weeks(
         result.bound,
         time.perf_counter() - start,
     )
-    return Assignment(shifts=shifts, report=report)
+    return Assignment(shifts=shifts, report=report), lb_slots
 
 
 def _quick_ok(

@@ -211,7 +211,8 @@ def test_agent_bound_is_a_bound_and_tighter_than_stage_1(seed: int) -> None:
     assert check.ok, check.violations[:3]
     # a bound on every schedule of the optimizer's shift types: also on the one found
     assert per_agent / 4 <= check.under_h + 1e-6
-    assert sol.under_lower_bound_h == pytest.approx(min(per_agent / 4, sol.under_h), abs=1e-6)
+    # the reported bound is at least this one (the master LP's, stage 2 here, may be higher)
+    assert per_agent / 4 - 1e-6 <= sol.under_lower_bound_h <= check.under_h + 1e-6
     _check_gap_split(sol, bound, inst, check.under_h)
 
 
@@ -239,6 +240,10 @@ def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) 
     assert check.ok, check.violations[:3]
     # the best Lagrangian bound seen is a bound on every schedule's under-coverage
     assert result.bound / 4 <= check.under_h + 1e-6
+    # and the engine reports it where it beats the one at stage 1's prices (here by far:
+    # the master's prices come from whole weeks, stage 1's from pooled counts)
+    per_agent_h = agent_bound(inst, counts.under_prices).slots / 4
+    assert per_agent_h + 1 < sol.under_lower_bound_h <= check.under_h + 1e-6
     # replanning (a previous plan in the week) keeps stage 2's search, which sees the changes
     again = plan(previous=sol.schedule)
     assert stage_2(again).startswith("assign: named agents")
