@@ -14,7 +14,13 @@ per agent-slot and project (``w_u``, ``w_o``; under-coverage alone by default):
          sum_c x[a,c] <= 1                                      (agent a)
 
 with ``Y[p,t] = sum_g y[g,p,t]``; where nothing is required but the project is open, ``y``
-costs ``w_o`` directly, and where ``w_o`` is 0 the over rows are left out. The second and
+costs ``w_o`` directly, and where ``w_o`` is 0 the over rows are left out. A skill set's slot
+gets a supply row only where its agents have a choice that matters: with one project
+required whose over-coverage costs no more than the other open ones', a week's agent-slot
+enters that cell's rows itself (one more agent there costs at most that ``w_o``), and with
+none required it adds the cheapest open project's ``w_o`` to the week's cost (the same LP:
+at 300 agents 9,124 rows instead of 16,780, and 60 s of rounds reach 548.6 agent-h in 41
+rounds instead of 555.7 in 38). The second and
 fourth rows make the convex hull of the cost over whole ``Y`` (a schedule puts a whole number
 of agents on a project at a time), so the master's dual is a Lagrangian bound like
 ``_bound``'s; the price of an agent-slot at work is ``pi + f rho - sigma - (1 - f) tau``, in
@@ -160,7 +166,8 @@ def greedy_weeks(
 
 class Master:
     """The master LP in HiGHS: ``u`` (and ``o`` where over-coverage costs) per cell with a
-    requirement, ``y`` per skill set, open project and slot, one column per week.
+    requirement, ``y`` per skill set, open project and slot where the skill set has a supply
+    row, one column per week.
     ``under_w``/``over_w`` (P,): the cost of an agent-slot short of / above the requirement."""
 
     def __init__(self, inst: Instance, under_w: FloatArray, over_w: FloatArray) -> None:
@@ -201,12 +208,35 @@ class Master:
                 cols.append((float(over_w[p]), o))
         self._rows(len(lower), np.array(lower), np.full(len(lower), self.inf))
         cell = {c: i for i, c in enumerate(cells)}
+
+        def on_cell(i: int) -> list[tuple[int, float]]:
+            """An agent-slot's entries in cell ``i`` 's rows."""
+            y = [(i, 1.0), (n_c + i, float(frac[i]))]
+            if self.over_row[i] >= 0:
+                y.append((int(self.over_row[i]), -1.0))
+            if self.hull_over_row[i] >= 0:
+                y.append((int(self.hull_over_row[i]), -(1.0 - float(frac[i]))))
+            return y
+
+        # supply rows only where a skill set's agents have a choice that matters (see the
+        # module docstring); elsewhere a week's agent-slot goes into a cell's rows or its cost
         self.supply: dict[tuple[int, int], int] = {}
+        self.direct: dict[tuple[int, int], list[tuple[int, float]]] = {}
+        self.direct_cost: dict[tuple[int, int], float] = {}
         for g, group in enumerate(inst.groups):
             ps_all = [inst.pidx(q) for q in group]
             for t in range(req.shape[1]):
                 ps = [p for p in ps_all if inst.open_[p, t] or req[p, t] > 0]
-                if not ps:
+                need = [p for p in ps if (p, t) in cell]
+                if not need:
+                    if ps and min(over_w[p] for p in ps) > 0:
+                        self.direct_cost[g, t] = float(min(over_w[p] for p in ps))
+                    continue
+                if len(need) == 1 and over_w[need[0]] <= min(over_w[p] for p in ps):
+                    # one project required, its over-coverage no dearer than the others': all
+                    # the skill set's agents may as well count there (one more there costs at
+                    # most its over_w, and less under-coverage)
+                    self.direct[g, t] = on_cell(cell[need[0], t])
                     continue
                 row = len(lower) + len(self.supply)
                 self.supply[g, t] = row
@@ -214,13 +244,8 @@ class Master:
                     i = cell.get((p, t), -1)
                     if i < 0:  # open, nothing required: over-coverage only
                         cols.append((float(over_w[p]), [(row, 1.0)]))
-                        continue
-                    y = [(i, 1.0), (n_c + i, float(frac[i])), (row, 1.0)]
-                    if self.over_row[i] >= 0:
-                        y.append((int(self.over_row[i]), -1.0))
-                    if self.hull_over_row[i] >= 0:
-                        y.append((int(self.hull_over_row[i]), -(1.0 - float(frac[i]))))
-                    cols.append((0.0, y))
+                    else:
+                        cols.append((0.0, [*on_cell(i), (row, 1.0)]))
         n_s = len(self.supply)
         self._rows(n_s, np.zeros(n_s), np.zeros(n_s))  # every working agent is on a project
         self.one = len(lower) + n_s
@@ -230,6 +255,7 @@ class Master:
         self.first_week = len(cols)
         self.weeks: list[Week] = []
         self.pending: list[list[tuple[int, float]]] = []
+        self.pending_cost: list[float] = []
 
     def _rows(self, n: int, lower: FloatArray, upper: FloatArray) -> None:
         empty = np.zeros(0, dtype=np.int32)
@@ -258,19 +284,25 @@ class Master:
     def add(self, week: Week) -> None:
         g = int(self.inst.agent_group[week.agent])
         col = [(self.one + week.agent, 1.0)]
+        cost = 0.0
         for t in np.unique(week.worked).tolist():
             row = self.supply.get((g, t))
             if row is not None:
                 col.append((row, -1.0))
+            elif (g, t) in self.direct:
+                col += self.direct[g, t]
+            else:
+                cost += self.direct_cost.get((g, t), 0.0)
         self.pending.append(col)
+        self.pending_cost.append(cost)
         self.weeks.append(week)
 
     def solve(self) -> tuple[float, FloatArray, FloatArray, FloatArray]:
         """The master's value (cost of agent-slots), the prices per project and slot, each agent's
         dual and each week's weight. Raises ``RuntimeError`` if HiGHS finds no optimum."""
         if self.pending:
-            self._cols(self.pending)
-            self.pending = []
+            self._cols(self.pending, np.array(self.pending_cost))
+            self.pending, self.pending_cost = [], []
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"master LP: {self.h.modelStatusToString(self.h.getModelStatus())}")

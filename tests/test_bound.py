@@ -18,12 +18,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import linprog
 
 from scheduler import ScheduleSolution, SolveParams, Weights, solve_week
-from scheduler._bound import NEG, AgentBound, agent_bound, best_week, shift_values, slot_terms
+from scheduler._bound import (
+    NEG,
+    AgentBound,
+    WeekTables,
+    agent_bound,
+    best_week,
+    shift_values,
+    slot_terms,
+)
 from scheduler._counts import Counts, solve_counts
 from scheduler._instance import Instance, build_instance
-from scheduler._master import heaviest_weeks
+from scheduler._master import Master, Week, best_weeks, greedy_weeks, heaviest_weeks
 from scheduler.model import _costs
 from scheduler.validator import validate_schedule
 from wfm.domain import Agent, ShiftRules
@@ -301,3 +310,102 @@ def test_slot_terms_are_the_best_whole_coverage(r: float, pi: float) -> None:
     want = min(max(0.0, r - y) + pi * y for y in range(20))
     assert got == pytest.approx(want, abs=1e-12)
     assert got >= pi * r - 1e-12
+
+
+def _plain_master_value(
+    inst: Instance, weeks: list[Week], under_w: np.ndarray, over_w: np.ndarray
+) -> float:
+    """The master LP written out plainly (scipy's linprog): weeks x, coverage per cell, a
+    supply row for every skill set's slot with an open or required project — the oracle for
+    the engine's master, which leaves out the supply rows where they cannot matter."""
+    req = inst.required
+    n_t = req.shape[1]
+    names: list[tuple[Any, ...]] = []
+    cost: list[float] = []
+
+    def var(name: tuple[Any, ...], c: float) -> int:
+        names.append(name)
+        cost.append(c)
+        return len(names) - 1
+
+    x = [var(("x", i), 0.0) for i in range(len(weeks))]
+    u = {c: var(("u", *c), under_w[c[0]]) for c in zip(*np.nonzero(req > 0), strict=True)}
+    o = {c: var(("o", *c), over_w[c[0]]) for c in u if over_w[c[0]] > 0}
+    y: dict[tuple[int, int, int], int] = {}
+    for g, group in enumerate(inst.groups):
+        for p in (inst.pidx(q) for q in group):
+            for t in range(n_t):
+                if inst.open_[p, t] or req[p, t] > 0:
+                    y[g, p, t] = var(("y", g, p, t), 0.0 if req[p, t] > 0 else over_w[p])
+    a_ub: list[dict[int, float]] = []
+    b_ub: list[float] = []
+    a_eq: list[dict[int, float]] = []
+    for (p, t), ui in u.items():
+        r = float(req[p, t])
+        f = r - np.floor(r)
+        ys = [i for (_, q, s), i in y.items() if (q, s) == (p, t)]
+        # u + Y >= r and u + f Y >= f ceil r, as <= rows
+        a_ub.append({ui: -1.0, **dict.fromkeys(ys, -1.0)})
+        b_ub.append(-r)
+        a_ub.append({ui: -1.0, **dict.fromkeys(ys, -f)})
+        b_ub.append(-f * np.ceil(r))
+        if (p, t) in o:
+            a_ub.append({o[p, t]: -1.0, **dict.fromkeys(ys, 1.0)})
+            b_ub.append(r)
+            a_ub.append({o[p, t]: -1.0, **dict.fromkeys(ys, 1.0 - f)})
+            b_ub.append((1.0 - f) * np.floor(r))
+    for a in range(len(inst.agents)):
+        a_ub.append({x[i]: 1.0 for i, w in enumerate(weeks) if w.agent == a})
+        b_ub.append(1.0)
+    for g in range(len(inst.groups)):
+        for t in range(n_t):
+            ys = [i for (h, _, s), i in y.items() if (h, s) == (g, t)]
+            if ys:
+                row = dict.fromkeys(ys, 1.0)
+                for i, w in enumerate(weeks):
+                    if inst.agent_group[w.agent] == g and t in set(w.worked.tolist()):
+                        row[x[i]] = -1.0
+                a_eq.append(row)
+
+    def dense(rows: list[dict[int, float]]) -> np.ndarray:
+        m = np.zeros((len(rows), len(names)))
+        for k, row in enumerate(rows):
+            for i, v in row.items():
+                m[k, i] = v
+        return m
+
+    res = linprog(
+        np.array(cost),
+        A_ub=dense(a_ub),
+        b_ub=np.array(b_ub),
+        A_eq=dense(a_eq),
+        b_eq=np.zeros(len(a_eq)),
+        bounds=(0, None),
+        method="highs",
+    )
+    assert res.status == 0, res.message
+    return float(res.fun)
+
+
+@pytest.mark.parametrize("over_w", [0.0, 0.5])
+def test_master_lp_value_matches_the_plain_lp(over_w: float) -> None:
+    rng = np.random.default_rng(5)
+    req = _requirements(1)
+    # open slots without a requirement too (their rows say 0 agents), so that some skill sets'
+    # slots have one project required among several open, or none required
+    req.loc[rng.random(len(req)) < 0.3, "agents"] = 0.0
+    inst = build_instance(req, _agents(9, 1), ShiftRules(), tz=TZ, week=WEEK)
+    tab = WeekTables.of(inst)
+    n_p = len(inst.projects)
+    # over-coverage dearer on some projects than on others: where one of a skill set's open
+    # projects is required, its agents may go elsewhere only if that is cheaper
+    w_u, w_o = np.linspace(1.0, 2.0, n_p), over_w * np.linspace(1.5, 0.5, n_p)
+    weeks = greedy_weeks(inst, tab, w_u, w_o)
+    for _ in range(3):  # weeks the greedy did not pick, at random prices
+        weeks += best_weeks(inst, tab, rng.uniform(-over_w, 1.0, inst.required.shape), w_u, w_o)[1]
+    master = Master(inst, w_u, w_o)
+    for w in weeks:
+        master.add(w)
+    value = master.solve()[0]
+    assert value == pytest.approx(_plain_master_value(inst, weeks, w_u, w_o), abs=1e-6)
+    assert value > 0
