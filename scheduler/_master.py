@@ -36,9 +36,10 @@ counts do not see an agent's own week, and the master does.
 
 Measured on the 300-agent benchmark week: 58 s of rounds, greedy start included
 (``bench/schedule_master_lp.py --agents 300 --rounds 400 --seconds 58``), bring the master's
-value to 557.6 agent-h in 36 rounds (31 rounds and 561.9 h while the first LP was solved by
-the primal simplex without presolve); placed and polished in the benchmark's 120-s solve
-(``bench/bench_schedule.py``), the heaviest weeks give 557.6 agent-h of under-coverage,
+value to 548.6 agent-h in 41 rounds (31 rounds and 561.9 h while the first LP was solved by
+the primal simplex without presolve and every skill set's slot had a supply row); placed
+and polished in the benchmark's 120-s solve (``bench/bench_schedule.py``), the heaviest
+weeks give 551.8 agent-h of under-coverage,
 against 571.1 when the rounds started from stage 1's prices with every agent's week added
 each round, and 590.3 from the search over stage 1's candidates. Left to run until it stops
 by itself, the master converges in 223 rounds (705 s) to an optimum in [514.43, 514.48] h.
