@@ -51,9 +51,12 @@ def boom(x: float) -> float:
 
 def slow_write(folder: str, key: str, seconds: float) -> str:
     """Sleep, then write ``key``'s result atomically (temp file + rename): idempotent by key,
-    so a retried task leaves the same one file."""
+    so a retried task leaves the same one file. A worker killed between its temp file and the
+    rename leaves that temp file behind; the retry removes its key's stale ones first."""
     time.sleep(seconds)
     path = Path(folder) / f"{key}.json"
+    for stale in Path(folder).glob(f"{key}.*.tmp"):
+        stale.unlink(missing_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"key": key, "value": seed_for(key)}))
     os.replace(tmp, path)
