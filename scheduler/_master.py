@@ -228,12 +228,15 @@ class Master:
             ps_all = [inst.pidx(q) for q in group]
             for t in range(req.shape[1]):
                 ps = [p for p in ps_all if inst.open_[p, t] or req[p, t] > 0]
-                need = [p for p in ps if (p, t) in cell]
-                if not need:
-                    if ps and min(over_w[p] for p in ps) > 0:
-                        self.direct_cost[g, t] = float(min(over_w[p] for p in ps))
+                if not ps:
                     continue
-                if len(need) == 1 and over_w[need[0]] <= min(over_w[p] for p in ps):
+                need = [p for p in ps if (p, t) in cell]
+                cheapest = float(min(over_w[p] for p in ps))
+                if not need:
+                    if cheapest > 0:
+                        self.direct_cost[g, t] = cheapest
+                    continue
+                if len(need) == 1 and over_w[need[0]] <= cheapest:
                     # one project required, its over-coverage no dearer than the others': all
                     # the skill set's agents may as well count there (one more there costs at
                     # most its over_w, and less under-coverage)
