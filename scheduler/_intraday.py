@@ -48,6 +48,9 @@ class PlacedShift:
         return self.start + len(self.activity)
 
 
+QuickShift = tuple[int | None, list[int], list[int]]  # lunch offset, break offsets, projects
+
+
 def _break_windows(length: int, lunch: int, nb: int, blen: int) -> list[tuple[int, int]]:
     """Offsets allowed for break j's start: the j-th of nb equal parts of the shift's
     interior."""
@@ -64,7 +67,7 @@ def _greedy_shift(
     s: int,
     length: int,
     need: FloatArray,  # (P, T) agents still required (updated in place)
-) -> tuple[int | None, list[int], list[int]]:
+) -> QuickShift:
     """A quick placement for one shift: lunch and breaks where the agent's projects need the
     fewest agents, each chunk on the project that needs the most; returns (lunch offset,
     break offsets, project per chunk) and books the work in ``need``."""
@@ -114,6 +117,41 @@ def _greedy_shift(
     return lunch_at, breaks, projects
 
 
+def quick_day(
+    inst: Instance,
+    day: int,
+    shifts: Sequence[tuple[int, int, int]],  # (agent, start, length)
+    fixed_cover: IntArray,
+) -> tuple[list[PlacedShift], dict[tuple[int, int], QuickShift], int]:
+    """The quick placement of a day's shifts: agents of fewer skills first (their projects
+    are forced, the others fill what is left), each shift's lunch, breaks and projects by
+    ``_greedy_shift``. Returns the placed shifts (in the order of ``shifts``), each shift's
+    choices by ``(agent, start)`` and the project switches."""
+    lay = inst.layout
+    need = inst.required - fixed_cover
+    order = sorted(shifts, key=lambda x: (len(inst.groups[int(inst.agent_group[x[0]])]), x[0]))
+    quick = {(a, s0): _greedy_shift(inst, a, s0, n, need) for a, s0, n in order}
+    placed = []
+    for a, s0, length in shifts:
+        q_lunch, q_breaks, q_projects = quick[a, s0]
+        activity = [WORK] * length
+        if q_lunch is not None:
+            n_l = lay.lunch_slots(length)
+            activity[q_lunch : q_lunch + n_l] = [LUNCH] * n_l
+        for q in q_breaks:
+            activity[q : q + lay.break_len] = [BREAK] * lay.break_len
+        project = [-1] * length
+        for (a0, b0), p in zip(lay.chunks(length), q_projects, strict=True):
+            for i in range(a0, b0):
+                if activity[i] == WORK:
+                    project[i] = p
+        placed.append(PlacedShift(a, day, s0, tuple(activity), tuple(project)))
+    switches = sum(
+        sum(1 for x, y in itertools.pairwise(quick[a, s0][2]) if x != y) for a, s0, _ in shifts
+    )
+    return placed, quick, switches
+
+
 def place_day(
     inst: Instance,
     day: int,
@@ -127,7 +165,11 @@ def place_day(
     change_cost: int = 0,
     limits: SolverLimits,
     time_s: float,
+    solve: bool = True,
 ) -> tuple[list[PlacedShift], tuple[str, str, float, float, float]]:
+    """A day's shifts placed: lunch, breaks and each chunk's project, by CP-SAT from the
+    quick placement (``quick_day``) as its hint, or (``solve`` False) the quick placement
+    itself."""
     lay = inst.layout
     model = cp_model.CpModel()
     req = scaled_requirements(inst)
@@ -136,10 +178,15 @@ def place_day(
     switch_terms: list[cp_model.IntVar] = []
     fixed_switches = 0
     keep_terms: list[cp_model.IntVar] = []
-    need = inst.required - fixed_cover
-    # agents of fewer skills first: their projects are forced, the others fill what is left
-    order = sorted(shifts, key=lambda x: (len(inst.groups[int(inst.agent_group[x[0]])]), x[0]))
-    quick = {(a, s0): _greedy_shift(inst, a, s0, n, need) for a, s0, n in order}
+    quick_placed, quick, quick_switches = quick_day(inst, day, shifts, fixed_cover)
+    if not solve:
+        return quick_placed, (
+            f"place: {inst.days[day].isoformat()} (quick placement)",
+            "FEASIBLE",
+            0.0,
+            0.0,
+            0.0,
+        )
     for a, s, length in shifts:
         q_lunch, q_breaks, q_projects = quick[a, s]
         g = int(inst.agent_group[a])
@@ -283,27 +330,6 @@ def place_day(
         time.perf_counter() - start,
     )
 
-    def quick_placement() -> tuple[list[PlacedShift], int]:
-        placed = []
-        for a, s0, length in shifts:
-            q_lunch, q_breaks, q_projects = quick[a, s0]
-            activity = [WORK] * length
-            if q_lunch is not None:
-                n_l = lay.lunch_slots(length)
-                activity[q_lunch : q_lunch + n_l] = [LUNCH] * n_l
-            for q in q_breaks:
-                activity[q : q + lay.break_len] = [BREAK] * lay.break_len
-            project = [-1] * length
-            for (a0, b0), p in zip(lay.chunks(length), q_projects, strict=True):
-                for i in range(a0, b0):
-                    if activity[i] == WORK:
-                        project[i] = p
-            placed.append(PlacedShift(a, day, s0, tuple(activity), tuple(project)))
-        switches = sum(
-            sum(1 for x, y in itertools.pairwise(quick[a, s0][2]) if x != y) for a, s0, _ in shifts
-        )
-        return placed, switches
-
     def cost(placed: list[PlacedShift], switches: int) -> float:
         cov = (fixed_cover + work_cover(inst, placed)) * REQ_SCALE
         lo = min(sh.start for sh in placed)
@@ -315,7 +341,6 @@ def place_day(
             + switch_cost * switches
         )
 
-    quick_placed, quick_switches = quick_placement()
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # no CP-SAT solution in the time: the quick placement stands
         fallback = (f"{report[0]} (quick placement)", "FEASIBLE", 0.0, 0.0, report[4])

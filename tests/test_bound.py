@@ -27,6 +27,7 @@ from scheduler._bound import (
     WeekTables,
     agent_bound,
     best_week,
+    relaxed_weeks,
     shift_values,
     slot_terms,
 )
@@ -409,3 +410,36 @@ def test_master_lp_value_matches_the_plain_lp(over_w: float) -> None:
     value = master.solve()[0]
     assert value == pytest.approx(_plain_master_value(inst, weeks, w_u, w_o), abs=1e-6)
     assert value > 0
+
+
+def test_relaxed_weeks_on_threads_and_best_response_starts() -> None:
+    """Pricing split over threads gives every agent the same week; the best-response passes
+    over the greedy start keep one week per agent and do not lose what the weeks cover."""
+    *_, inst, _ = _short_week(1)
+    tab = WeekTables.of(inst)
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-1.0, 4.0, (len(inst.groups), inst.n_types))
+    one, types_one = relaxed_weeks(inst, tab, values)
+    two, types_two = relaxed_weeks(inst, tab, values, threads=2)
+    assert np.array_equal(one, two)
+    assert all(np.array_equal(x, y) for x, y in zip(types_one, types_two, strict=True))
+    assert len(set(tab.alike.tolist())) > 2  # both threads have programmes to run
+
+    ones, zeros = np.ones(len(inst.projects)), np.zeros(len(inst.projects))
+
+    def covered(weeks: list[Week]) -> float:
+        """Agent-slots of requirement met, each worked slot on its open project short most."""
+        cover = np.zeros_like(inst.required)
+        for w in weeks:
+            sk = np.array([inst.pidx(q) for q in inst.groups[int(inst.agent_group[w.agent])]])
+            for t in w.worked.tolist():
+                on = [p for p in sk if inst.open_[p, t]]
+                if on:
+                    p = max(on, key=lambda p: inst.required[p, t] - cover[p, t])
+                    cover[p, t] += 1.0
+        return float(np.minimum(cover, inst.required).sum())
+
+    start = greedy_weeks(inst, tab, ones, zeros)
+    better = greedy_weeks(inst, tab, ones, zeros, passes=3)
+    assert sorted(w.agent for w in better) == sorted(w.agent for w in start)
+    assert covered(better) >= covered(start) - 1e-9
