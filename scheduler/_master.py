@@ -34,15 +34,16 @@ already come from a whole schedule. Each round prices every agent's relaxed best
 536.2 h after 60 s instead of 541.9) at the master's prices, smoothed towards the best
 Lagrangian prices so far (Wentges); the weeks of the 5 % of agents whose week prices out most
 join the master, and HiGHS's primal simplex re-solves from the last basis (a few columns a
-round keep the re-solve short). Afterwards each agent takes the week of largest weight — stage 1's pooled
-counts do not see an agent's own week, and the master does.
+round keep the re-solve short). Afterwards each agent takes the week of largest weight —
+stage 1's pooled counts do not see an agent's own week, and the master does.
 
 Measured on the 300-agent benchmark week: 58 s of rounds, greedy start included
 (``bench/schedule_master_lp.py --agents 300 --rounds 400 --seconds 58``), bring the master's
 value to 548.6 agent-h in 41 rounds (31 rounds and 561.9 h while the first LP was solved by
 the primal simplex without presolve and every skill set's slot had a supply row); placed
-and polished in the benchmark's 120-s solve (``bench/bench_schedule.py``), the heaviest
-weeks give 551.8 agent-h of under-coverage,
+and polished in the benchmark's 120-s solve (``bench/bench_schedule.py``, with the
+best-response start, 2 pricing threads and 65 rounds), the heaviest weeks give 547.0 agent-h
+of under-coverage,
 against 571.1 when the rounds started from stage 1's prices with every agent's week added
 each round, and 590.3 from the search over stage 1's candidates. Left to run until it stops
 by itself, the master converges in 223 rounds (705 s) to an optimum in [514.43, 514.48] h.
