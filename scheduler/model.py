@@ -60,7 +60,7 @@ from scheduler._assign import LATE_END_MIN, AssignCosts, Assignment, assign, can
 from scheduler._bound import AgentBound, agent_bound, gap_shares
 from scheduler._counts import REQ_SCALE, Counts, Unsolved, solve_counts
 from scheduler._explain import explain_agent
-from scheduler._instance import SLOT_S, FloatArray, Instance, build_instance
+from scheduler._instance import SLOT_S, FloatArray, Instance, IntArray, build_instance
 from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, place_day, work_cover
 from scheduler._master import heaviest_weeks, week_shifts
 from scheduler._polish import PolishCosts, consecutive_ok, count_switches, polish
@@ -324,7 +324,12 @@ def solve_week(
     under_cost, over_cost = _costs(inst, weights)
     # per-agent feasibility before anything else: explain what cannot hold
     reasons: list[tuple[str, tuple[str, ...]]] = []
+    paid_of_type = np.array(
+        [inst.layout.paid(n) for n in range(int(inst.type_len.max(initial=0)) + 1)]
+    )[inst.type_len]
     for a in range(n_a):
+        if not pinned[a] and _types_reach_minimum(inst, a, paid_of_type):
+            continue
         wide = candidates(inst, a, None, prior[a], wide=True) + [c for c in pinned[a] if c.day >= 0]
         if (not _quick_ok(inst, a, wide, pinned[a]) or pinned[a]) and not feasible(
             inst, a, wide, histories[a], pinned[a]
@@ -588,12 +593,26 @@ def _quick_ok(
     inst: Instance, a: int, cands: Sequence[Candidate], pinned: Sequence[Candidate]
 ) -> bool:
     """Arithmetic check of the hours: the longest shifts on the best days reach the minimum."""
+    return _reaches_minimum(
+        inst, a, [max((c.paid for c in cands if c.day == d), default=0) for d in range(7)]
+    )
+
+
+def _types_reach_minimum(inst: Instance, a: int, paid_of_type: IntArray) -> bool:
+    """``_quick_ok`` over every shift type agent ``a`` may work, without building them as
+    candidates (300 agents: 1.2 million candidates, 4 s, before this)."""
+    ok = inst.agent_type_ok[a] & inst.type_chunk_ok[int(inst.agent_group[a])]
+    best = np.zeros(7, dtype=np.int64)
+    np.maximum.at(best, inst.type_day[ok], paid_of_type[ok])
+    return _reaches_minimum(inst, a, best.tolist())
+
+
+def _reaches_minimum(inst: Instance, a: int, best_per_day: Sequence[int]) -> bool:
+    """The most paid slots on each day's best shift, summed over the agent's best days, reach
+    its contract minimum."""
     min_paid = math.ceil(inst.agents[a].min_hours_week * 4 - 1e-6)
     max_days = min(inst.agents[a].max_days_week, inst.max_days_week)
-    best = sorted(
-        (max((c.paid for c in cands if c.day == d), default=0) for d in range(7)), reverse=True
-    )
-    return sum(best[:max_days]) >= min_paid
+    return sum(sorted(best_per_day, reverse=True)[:max_days]) >= min_paid
 
 
 def _raise_infeasible(reasons: list[tuple[str, tuple[str, ...]]]) -> None:
