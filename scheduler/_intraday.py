@@ -165,11 +165,9 @@ def place_day(
     change_cost: int = 0,
     limits: SolverLimits,
     time_s: float,
-    solve: bool = True,
 ) -> tuple[list[PlacedShift], tuple[str, str, float, float, float]]:
-    """A day's shifts placed: lunch, breaks and each chunk's project, by CP-SAT from the
-    quick placement (``quick_day``) as its hint, or (``solve`` False) the quick placement
-    itself."""
+    """A day's shifts placed by CP-SAT: lunch, breaks and each chunk's project, with the
+    quick placement (``quick_day``) as its hint, kept when the model ends worse."""
     lay = inst.layout
     model = cp_model.CpModel()
     req = scaled_requirements(inst)
@@ -179,14 +177,6 @@ def place_day(
     fixed_switches = 0
     keep_terms: list[cp_model.IntVar] = []
     quick_placed, quick, quick_switches = quick_day(inst, day, shifts, fixed_cover)
-    if not solve:
-        return quick_placed, (
-            f"place: {inst.days[day].isoformat()} (quick placement)",
-            "FEASIBLE",
-            0.0,
-            0.0,
-            0.0,
-        )
     for a, s, length in shifts:
         q_lunch, q_breaks, q_projects = quick[a, s]
         g = int(inst.agent_group[a])

@@ -61,7 +61,15 @@ from scheduler._bound import AgentBound, agent_bound, gap_shares
 from scheduler._counts import REQ_SCALE, Counts, Unsolved, solve_counts
 from scheduler._explain import explain_agent
 from scheduler._instance import SLOT_S, FloatArray, Instance, IntArray, build_instance
-from scheduler._intraday import BREAK, LUNCH, WORK, PlacedShift, place_day, work_cover
+from scheduler._intraday import (
+    BREAK,
+    LUNCH,
+    WORK,
+    PlacedShift,
+    place_day,
+    quick_day,
+    work_cover,
+)
 from scheduler._master import heaviest_weeks, week_shifts
 from scheduler._polish import PolishCosts, consecutive_ok, count_switches, polish
 from scheduler._solve import SolverLimits
@@ -407,20 +415,25 @@ def solve_week(
         ]
         if not todo:
             continue
-        placed, report = place_day(
-            inst,
-            d,
-            todo,
-            fixed_cover,
-            under_cost=under_cost,
-            over_cost=over_cost,
-            switch_cost=round(weights.switch_per_switch * COST_SCALE),
-            hints=prior_placed,
-            change_cost=round(weights.change_per_shift * COST_SCALE) if has_prior else 0,
-            limits=limits,
-            time_s=clock.share(0.035, 0.3 / (7 - d)),
-            solve=not from_master,  # the polish re-plans every shift after the master
-        )
+        if from_master:  # the quick placement alone: the polish re-plans every shift
+            start_day = time.perf_counter()
+            placed = quick_day(inst, d, todo, fixed_cover)[0]
+            name = f"place: {inst.days[d].isoformat()} (quick placement)"
+            report = (name, "FEASIBLE", 0.0, 0.0, time.perf_counter() - start_day)
+        else:
+            placed, report = place_day(
+                inst,
+                d,
+                todo,
+                fixed_cover,
+                under_cost=under_cost,
+                over_cost=over_cost,
+                switch_cost=round(weights.switch_per_switch * COST_SCALE),
+                hints=prior_placed,
+                change_cost=round(weights.change_per_shift * COST_SCALE) if has_prior else 0,
+                limits=limits,
+                time_s=clock.share(0.035, 0.3 / (7 - d)),
+            )
         reports.append(StageReport(*report))
         fixed_cover = fixed_cover + work_cover(inst, placed)
         placed_days += placed
