@@ -42,10 +42,10 @@ import numpy.typing as npt
 
 from scheduler._agents import History, limits_of
 from scheduler._assign import LATE_END_MIN
-from scheduler._bound import WeekTables, agent_types, best_week, shift_values
+from scheduler._bound import WeekTables, WeekWork, agent_types, best_week, shift_values
 from scheduler._instance import FloatArray, Instance, IntArray
 from scheduler._intraday import LUNCH, WORK, PlacedShift, _break_windows, work_cover
-from scheduler._shiftdp import NEG, best_shift
+from scheduler._shiftdp import NEG, best_shifts
 
 _EPS = 1e-9
 MAX_PASSES = 20
@@ -74,45 +74,97 @@ def _gain(need: FloatArray, under_w: FloatArray, over_w: FloatArray) -> FloatArr
     return gain
 
 
-def _inside(
+@dataclass(frozen=True, slots=True)
+class _InsideTables:
+    """Per shift length what ``best_shift`` needs, computed once: lunch slots, the last lunch
+    start offset, the number of breaks and each one's window of start offsets."""
+
+    lunch: IntArray
+    paid: IntArray
+    lunch_hi: IntArray
+    n_win: IntArray
+    win_lo: IntArray  # (lengths, most breaks)
+    win_hi: IntArray
+
+    @staticmethod
+    def of(inst: Instance, longest: int) -> _InsideTables:
+        lay = inst.layout
+        lunch = np.array([lay.lunch_slots(n) for n in range(longest + 1)], dtype=np.int64)
+        windows = [
+            _break_windows(n, int(lunch[n]), lay.breaks(n), lay.break_len)
+            for n in range(longest + 1)
+        ]
+        most = max((len(w) for w in windows), default=0)
+        win = np.zeros((2, longest + 1, max(most, 1)), dtype=np.int64)
+        for n, w in enumerate(windows):
+            for j, (lo, hi) in enumerate(w):
+                win[0, n, j], win[1, n, j] = lo, hi
+        return _InsideTables(
+            lunch=lunch,
+            paid=np.arange(longest + 1) - lunch,
+            lunch_hi=np.minimum(lay.lunch_hi, np.arange(longest + 1) - 1 - lunch),
+            n_win=np.array([len(w) for w in windows], dtype=np.int64),
+            win_lo=win[0],
+            win_hi=win[1],
+        )
+
+
+def _agent_gain(
+    inst: Instance, skills: Sequence[int], need: FloatArray, costs: PolishCosts
+) -> FloatArray:
+    """What one more agent-slot of work is worth per skill and slot (``NEG`` where closed)."""
+    gain = _gain(need[skills], costs.under[skills], costs.over[skills])
+    out: FloatArray = np.ascontiguousarray(np.where(inst.open_[skills], gain, NEG))
+    return out
+
+
+def _insides(
     inst: Instance,
-    skills: Sequence[int],
-    start: int,
-    length: int,
-    need: FloatArray,
-    costs: PolishCosts,
-) -> tuple[float, tuple[int, ...], tuple[int, ...]] | None:
-    """The best inside of a shift and its value, or None."""
+    tables: _InsideTables,
+    gain: FloatArray,
+    starts: IntArray,
+    lens: IntArray,
+    switch: float,
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """The best inside of each (start, length) against ``gain`` (``_agent_gain``): values
+    (``NEG``: none keeps the rules) and per shift and offset the activity and the skill
+    index worked (-1 off work)."""
     lay = inst.layout
-    span = slice(start, start + length)
-    gain = _gain(need[skills, span], costs.under[skills], costs.over[skills])
-    gain = np.where(inst.open_[skills, span], gain, NEG)
-    n_lunch = lay.lunch_slots(length)
-    windows = _break_windows(length, n_lunch, lay.breaks(length), lay.break_len)
-    activity = np.zeros(length, dtype=np.int64)
-    project = np.full(length, -1, dtype=np.int64)
-    value = best_shift(
-        np.ascontiguousarray(gain),
-        n_lunch,
+    n_c = len(starts)
+    values = np.empty(n_c)
+    longest = int(lens.max(initial=1))
+    activity = np.zeros((n_c, longest), dtype=np.int64)
+    project = np.full((n_c, longest), -1, dtype=np.int64)
+    best_shifts(
+        gain,
+        starts,
+        lens,
+        tables.lunch,
         lay.lunch_lo,
-        min(lay.lunch_hi, length - 1 - n_lunch),
-        np.array([w[0] for w in windows], dtype=np.int64),
-        np.array([w[1] for w in windows], dtype=np.int64),
+        tables.lunch_hi,
+        tables.n_win,
+        tables.win_lo,
+        tables.win_hi,
         lay.break_len,
         max(1, lay.block),
-        costs.switch,
+        switch,
+        values,
         activity,
         project,
     )
-    if value <= NEG:
-        return None
-    sk = np.asarray(skills, dtype=np.int64)
-    projects = np.where(project >= 0, sk[np.maximum(project, 0)], -1)
-    return float(value), tuple(activity.tolist()), tuple(projects.tolist())
+    return values, activity, project
+
+
+def _shift_of(
+    a: int, day: int, start: int, activity: IntArray, project: IntArray, skills: IntArray
+) -> PlacedShift:
+    """A placed shift from one row of ``_insides`` (skill indices mapped to projects)."""
+    projects = np.where(project >= 0, skills[np.maximum(project, 0)], -1)
+    return PlacedShift(a, day, start, tuple(activity.tolist()), tuple(projects.tolist()))
 
 
 def _current_value(sh: PlacedShift, need: FloatArray, costs: PolishCosts) -> float:
-    """The shift's value as it is (same units as ``_inside``)."""
+    """The shift's value as it is (same units as ``_insides``)."""
     value = 0.0
     for o, (act, p) in enumerate(zip(sh.activity, sh.project, strict=True)):
         if act == WORK and p >= 0:
@@ -146,9 +198,13 @@ class _Spreads:
 
 @dataclass(frozen=True, eq=False)
 class _Options:
-    """One movable shift's options (index 0: as it is) with their value and attributes."""
+    """One movable shift's options (index 0: as it is) with their value and attributes;
+    option ``c`` > 0 is row ``rows[c]`` of ``activity`` and ``project`` (from ``_insides``)."""
 
-    shifts: list[PlacedShift]
+    current: PlacedShift
+    rows: npt.NDArray[np.int64]
+    activity: npt.NDArray[np.int64]
+    project: npt.NDArray[np.int64]
     value: FloatArray  # coverage gain less switches
     paid: npt.NDArray[np.int64]
     late: npt.NDArray[np.int64]
@@ -156,22 +212,43 @@ class _Options:
     end: npt.NDArray[np.int64]
     start_min: npt.NDArray[np.int64]
 
+    def shift(self, c: int, skills: IntArray) -> PlacedShift:
+        """Option ``c`` as a placed shift (``skills``: the agent's project per skill index)."""
+        if c == 0:
+            return self.current
+        r, n = int(self.rows[c]), int(self.end[c] - self.start[c])
+        sh = self.current
+        return _shift_of(
+            sh.agent, sh.day, int(self.start[c]), self.activity[r, :n], self.project[r, :n], skills
+        )
+
     @staticmethod
     def of(
         minute_of: IntArray,
-        shifts: list[PlacedShift],
-        values: list[float],
-        paid: Callable[[PlacedShift], int],
-        late: Callable[[int, int], bool],
+        current: PlacedShift,
+        current_value: float,
+        current_paid: int,
+        found: tuple[FloatArray, IntArray, IntArray],  # ``_insides`` of ``starts``, ``lens``
+        starts: IntArray,
+        lens: IntArray,
+        paid_of_len: IntArray,
     ) -> _Options:
+        values, activity, project = found
+        rows = np.flatnonzero(values > NEG)
+        start = np.concatenate([[current.start], starts[rows]]).astype(np.int64)
+        length = np.concatenate([[current.length], lens[rows]]).astype(np.int64)
+        paid = np.concatenate([[current_paid], paid_of_len[lens[rows]]]).astype(np.int64)
         return _Options(
-            shifts=shifts,
-            value=np.array(values, dtype=float),
-            paid=np.array([paid(sh) for sh in shifts], dtype=np.int64),
-            late=np.array([late(sh.start, sh.length) for sh in shifts], dtype=np.int64),
-            start=np.array([sh.start for sh in shifts], dtype=np.int64),
-            end=np.array([sh.end for sh in shifts], dtype=np.int64),
-            start_min=minute_of[[sh.start for sh in shifts]],
+            current=current,
+            rows=np.concatenate([[-1], rows]).astype(np.int64),
+            activity=activity,
+            project=project,
+            value=np.concatenate([[current_value], values[rows]]),
+            paid=paid,
+            late=(minute_of[start] + length * 15 > LATE_END_MIN).astype(np.int64),
+            start=start,
+            end=start + length,
+            start_min=minute_of[start],
         )
 
 
@@ -314,26 +391,26 @@ def _best_week_of(
     inst: Instance,
     a: int,
     rules: _WeekRules,
-    need: FloatArray,
+    gain: FloatArray,
     costs: PolishCosts,
     tools: WeekTables,
+    tables: _InsideTables,
     minute_of: IntArray,
     late: Callable[[int, int], bool],
+    work: WeekWork,
 ) -> tuple[list[PlacedShift], float] | None:
-    """The agent's whole week chosen afresh against the others' coverage (``need`` without
-    the agent): the best week by dynamic programming over the days with each shift's relaxed
-    value (``_bound``), then each chosen shift's exact inside. Returns it with its exact
-    value less its preferred-start and instability penalties, or None. Days, rest, contract
+    """The agent's whole week chosen afresh against the others' coverage (``gain`` from
+    ``_agent_gain`` without the agent): the best week by dynamic programming over the days
+    with each shift's relaxed value (``_bound``), then each chosen shift's exact inside.
+    Returns it with its exact value less its preferred-start and instability penalties, or
+    None. Days, rest, contract
     hours and days are kept by the programme; late shifts and consecutive days are checked
     afterwards."""
     types = rules.types
     if not types.size:
         return None
     lay = inst.layout
-    g = int(inst.agent_group[a])
-    skills = [inst.pidx(p) for p in inst.groups[g]]
-    gain = _gain(need[skills], costs.under[skills], costs.over[skills])
-    m = np.where(inst.open_[skills], gain, -1e9).max(axis=0)
+    m = np.maximum(gain.max(axis=0), -1e9)
     start, length = inst.type_start[types], inst.type_len[types]
     values = np.empty(types.size)
     shift_values(
@@ -350,32 +427,41 @@ def _best_week_of(
     pref = inst.agents[a].preferred_start
     values -= costs.preferred_per_slot * _pref_slots(minute_of[start], pref)
     chosen = np.full(8, -1, dtype=np.int64)
+    paid = tools.paid_of_len[length]
+    unit = max(int(np.gcd.reduce(paid)), 1)  # every week's paid slots are a multiple of it
     found = best_week(
         np.searchsorted(inst.type_day[types], np.arange(8)).astype(np.int64),
         start,
         length,
-        tools.paid_of_len[length],
+        paid // unit,
         values,
         inst.day_slot,
         tools.width,
         tools.n_ends,
         lay.rest,
         limits_of(inst, a)[2],
-        rules.paid_range[0],
-        rules.paid_range[1],
+        -(-rules.paid_range[0] // unit),
+        rules.paid_range[1] // unit,
         chosen,
+        work,
     )
     if found <= NEG:
         return None
+    ks = sorted(int(types[j]) for j in chosen if j >= 0)
     week: list[PlacedShift] = []
     value = 0.0
-    for k in sorted(int(types[j]) for j in chosen if j >= 0):
-        s, n = int(inst.type_start[k]), int(inst.type_len[k])
-        inside = _inside(inst, skills, s, n, need, costs)
-        if inside is None:
+    if ks:
+        inside, act, proj = _insides(
+            inst, tables, gain, inst.type_start[ks], inst.type_len[ks], costs.switch
+        )
+        if inside.min() <= NEG:
             return None
-        week.append(PlacedShift(a, int(inst.type_day[k]), s, inside[1], inside[2]))
-        value += inside[0]
+        sk = np.array([inst.pidx(p) for p in inst.groups[int(inst.agent_group[a])]])
+        for c, k in enumerate(ks):
+            n = int(inst.type_len[k])
+            day, s = int(inst.type_day[k]), int(inst.type_start[k])
+            week.append(_shift_of(a, day, s, act[c, :n], proj[c, :n], sk))
+        value = float(inside.sum())
     n_late = sum(late(sh.start, sh.length) for sh in week)
     if not rules.late_range[0] <= n_late <= rules.late_range[1]:
         return None
@@ -446,6 +532,9 @@ def polish(
     changed: set[int] = set()
     dropped: set[int] = set()  # shifts a whole-week move removed
     tools = WeekTables.of(inst) if week_moves and inst.n_types else None
+    work = WeekWork()
+    longest = max([sh.length for sh in out] + [int(inst.type_len.max(initial=0)), lay.max_len])
+    tables = _InsideTables.of(inst, longest)
     lengths = lay.lengths()
 
     evals = 0
@@ -531,14 +620,25 @@ def polish(
                 break
             g = int(inst.agent_group[a])
             skills = [inst.pidx(p) for p in inst.groups[g]]
+            sk = np.array(skills, dtype=np.int64)
             mine = sorted(movable[a], key=lambda i: out[i].start)
             for i in mine:
                 _book(need, out[i], +1.0)
+            gain = _agent_gain(inst, skills, need, costs)
             if whole_week(a):
                 evals += WEEK_EVALS
                 assert tools is not None
                 found = _best_week_of(
-                    inst, a, week_rules(a, bounds), need, costs, tools, minute_of, late
+                    inst,
+                    a,
+                    week_rules(a, bounds),
+                    gain,
+                    costs,
+                    tools,
+                    tables,
+                    minute_of,
+                    late,
+                    work,
                 )
                 now = sum(_current_value(out[i], need, costs) for i in mine)
                 now -= _week_penalty(
@@ -573,21 +673,23 @@ def polish(
                         if not _rest_ok(start, start + length, fixed_spans, lay.rest):
                             continue
                         cands.append((start, length))
-                placed_opts: list[PlacedShift] = [sh]
-                values = [_current_value(sh, need, costs)]
-                for start, length in cands[1:]:
-                    inside = _inside(inst, skills, start, length, need, costs)
-                    evals += 1
-                    if inside is not None:
-                        placed_opts.append(PlacedShift(a, sh.day, start, inside[1], inside[2]))
-                        values.append(inside[0])
                 # the same start and length with the best inside is always an option
-                inside = _inside(inst, skills, sh.start, sh.length, need, costs)
-                evals += 1
-                if inside is not None:
-                    placed_opts.append(PlacedShift(a, sh.day, sh.start, inside[1], inside[2]))
-                    values.append(inside[0])
-                opts.append(_Options.of(minute_of, placed_opts, values, paid, late))
+                starts = np.array([c[0] for c in cands[1:]] + [sh.start], dtype=np.int64)
+                lens = np.array([c[1] for c in cands[1:]] + [sh.length], dtype=np.int64)
+                evals += len(starts)
+                found_insides = _insides(inst, tables, gain, starts, lens, costs.switch)
+                opts.append(
+                    _Options.of(
+                        minute_of,
+                        sh,
+                        _current_value(sh, need, costs),
+                        paid(sh),
+                        found_insides,
+                        starts,
+                        lens,
+                        tables.paid,
+                    )
+                )
             choice = _best_week(
                 opts,
                 fixed_mins=[
@@ -604,8 +706,8 @@ def polish(
                 costs=costs,
             )
             for i, o, c in zip(mine, opts, choice, strict=True):
-                new = o.shifts[c]
-                if new is not out[i]:
+                new = o.shift(c, sk)
+                if c != 0:
                     paid_of[a] += paid(new) - paid(out[i])
                     late_of[a] += late(new.start, new.length) - late(out[i].start, out[i].length)
                     out[i] = new
