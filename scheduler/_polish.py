@@ -25,9 +25,16 @@ its exact value (less preferred-start and instability penalties) is higher. This
 between days and adds or drops shifts, which the moves above cannot.
 
 Passes over the agents in a seeded order repeat until one changes nothing, ``MAX_PASSES``, the
-deadline, or (deterministic) a number of evaluated shift insides. A week only changes when that
-strictly lowers the objective, so the stage never makes a schedule worse. Pinned shifts and,
-when replanning, the previous plan's shifts do not move.
+deadline, or (deterministic) a number of evaluated shift insides. A settled polish is a local
+optimum of one agent's moves; while time is left, up to ``kicks`` kicks follow: one pass
+against a shaken requirement (half an agent more on every required cell, so that weeks working
+more of them win; every other kick, noise of that size), then passes until nothing changes,
+kept only if the objective fell and undone otherwise (from the 300-agent benchmark's stage 3:
+settled at 550.4 agent-h of under-coverage in 27 s, 548.6 after 90 s of kicks; 150 agents:
+292.9 in 9 s, 292.1 after 24 s). A week only changes when that strictly lowers the objective
+(a kick's pass excepted, and then the kick is undone unless the whole is lower), so the stage
+never makes a schedule worse. Pinned shifts and, when replanning, the previous plan's shifts
+do not move.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ MOVE_SLOTS = 4  # a shift may move up to this many slots earlier or later per st
 MOVE_STEPS = 2  # … and grow or shrink by up to this many length steps
 WEEKEND = (5, 6)  # day indices of Saturday and Sunday (the weekend-spread penalty's days)
 WEEK_EVALS = 8  # a whole-week move counts as this many shift insides (deterministic limit)
+KICK_AGENTS = 0.5  # a kick's shake of the requirement, in agents per cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,6 +494,7 @@ def polish(
     seed: int,
     keep: frozenset[tuple[int, int]] = frozenset(),  # (agent, day) not to touch
     week_moves: bool = True,
+    kicks: int = 0,
 ) -> tuple[list[PlacedShift], int, int]:
     """``placed`` improved shift by shift (``fixed`` shifts count in the coverage and the rest
     rule but never change); returns the shifts, the number changed and the passes made."""
@@ -604,11 +613,9 @@ def polish(
         above_of[a] = paid_of[a] - limits_of(inst, a)[0]
         return sorted(slots, key=lambda i: out[i].start)
 
-    passes = 0
-    for _ in range(MAX_PASSES):
-        if not order or past_deadline():
-            break
-        passes += 1
+    def run_pass() -> int:
+        """One pass over the agents in a seeded order; returns the improvements made."""
+        nonlocal evals
         improved = 0
         bounds = _Spreads(
             above=(min(above_of.values()), max(above_of.values())),
@@ -715,8 +722,70 @@ def polish(
                     improved += 1
                 _book(need, new, -1.0)
             above_of[a] = paid_of[a] - limits_of(inst, a)[0]
-        if not improved:
+        return improved
+
+    passes = 0
+
+    def settle() -> bool:
+        """Passes until one changes nothing (True), ``MAX_PASSES`` or the deadline."""
+        nonlocal passes
+        for _ in range(MAX_PASSES):
+            if not order or past_deadline():
+                return False
+            passes += 1
+            if not run_pass():
+                return True
+        return False
+
+    week_end = int(inst.day_slot[7])
+
+    def cost() -> float:
+        """The objective's terms the passes change: coverage, switches, preferred start and
+        start instability (the spreads over agents never grow in a pass)."""
+        total = float((costs.under[:, None] * np.maximum(need, 0.0)).sum())
+        total += float((costs.over[:, None] * np.maximum(-need, 0.0)).sum())
+        live = [sh for i, sh in enumerate(out) if i not in dropped]
+        total += costs.switch * count_switches(live)
+        for a in agents:
+            shifts = [out[i] for i in by_agent[a]] + fixed_by_agent.get(a, [])
+            mins = [int(minute_of[sh.start]) for sh in shifts if 0 <= sh.start < week_end]
+            total += _week_penalty(mins, inst.agents[a].preferred_start, costs)
+        return total
+
+    settled = settle()
+    cells = inst.required > 0
+    for kick in range(kicks):
+        if not settled or past_deadline():
             break
+        saved = (
+            list(out), {a: list(v) for a, v in by_agent.items()},
+            {a: list(v) for a, v in movable.items()}, dict(paid_of), dict(above_of),
+            dict(late_of), dict(weekend_of), set(dropped), set(changed), need.copy(), passes,
+        )  # fmt: skip
+        before = cost()
+        # every agent re-planned once against a shaken requirement: half an agent more on
+        # every required cell (weeks that work more of them win), or noise of that size
+        shake = KICK_AGENTS if kick % 2 == 0 else rng.normal(0.0, KICK_AGENTS, need.shape)
+        need[cells] += np.broadcast_to(shake, need.shape)[cells]
+        run_pass()
+        need[cells] -= np.broadcast_to(shake, need.shape)[cells]
+        settled = settle()
+        if cost() < before - 1e-6:
+            continue
+        out[:] = saved[0]
+        for mapping, old in zip((by_agent, movable), saved[1:3], strict=True):
+            mapping.clear()
+            mapping.update(old)
+        counters = (paid_of, above_of, late_of, weekend_of)
+        for counter, old_int in zip(counters, saved[3:7], strict=True):
+            counter.clear()
+            counter.update(old_int)
+        dropped.clear()
+        dropped.update(saved[7])
+        changed.clear()
+        changed.update(saved[8])
+        need[...] = saved[9]
+        settled = True
     return [sh for i, sh in enumerate(out) if i not in dropped], len(changed), passes
 
 

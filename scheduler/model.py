@@ -84,6 +84,7 @@ POLISH_SHARE = 0.2  # of the time limit, kept for stage 4 (300 agents: 0.1, 0.2,
 # 545.1, 543.2–544.8, 545.5–549.2 and 549.4 agent-h of under-coverage)
 FINISH_SHARE = 0.02  # of the time limit, kept after stage 4 to build the result …
 FINISH_MAX_S = 2.0  # … at most this (without it, 300 agents ran 0.1 s past a 120-s limit)
+POLISH_KICKS = 100  # at most this many kicks once the polish settles (time allows fewer)
 POLISH_EVALS_PER_S = 20_000  # stage 4's deterministic limit: shift insides per second of share
 MASTER_AGENT_ROUNDS_PER_S = 100  # stage 2's deterministic limit: agents priced per second of share
 MASTER_MAX_ROUNDS = 200
@@ -461,6 +462,7 @@ def solve_week(
         ),
         seed=params.seed,
         keep=frozenset(prior_placed) if has_prior else frozenset(),
+        kicks=POLISH_KICKS,
     )
     placed_all = list(pinned_placed) + polished
     switches = count_switches(placed_all)

@@ -21,6 +21,7 @@ import pytest
 from scipy.optimize import linprog
 
 from scheduler import ScheduleSolution, SolveParams, Weights, solve_week
+from scheduler._agents import History
 from scheduler._bound import (
     NEG,
     AgentBound,
@@ -33,8 +34,18 @@ from scheduler._bound import (
 )
 from scheduler._counts import Counts, solve_counts
 from scheduler._instance import Instance, build_instance
-from scheduler._master import Master, Week, best_weeks, greedy_weeks, heaviest_weeks
+from scheduler._intraday import PlacedShift, quick_day, work_cover
+from scheduler._master import (
+    Master,
+    Week,
+    best_weeks,
+    greedy_weeks,
+    heaviest_weeks,
+    week_shifts,
+)
+from scheduler._polish import PolishCosts, count_switches, polish
 from scheduler.model import _costs
+from scheduler.model import _frame as _schedule_frame
 from scheduler.validator import validate_schedule
 from wfm.domain import Agent, ShiftRules
 
@@ -443,3 +454,49 @@ def test_relaxed_weeks_on_threads_and_best_response_starts() -> None:
     better = greedy_weeks(inst, tab, ones, zeros, passes=3)
     assert sorted(w.agent for w in better) == sorted(w.agent for w in start)
     assert covered(better) >= covered(start) - 1e-9
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_polish_kicks_never_lose_what_the_settled_polish_found(seed: int) -> None:
+    """Kicks (a pass against a shaken requirement, then passes until nothing changes) are kept
+    only when they lower the objective: from the same start and seed, the kicked week costs at
+    most what the settled one does, recomputed here from the shifts returned (a kick that
+    was undone badly would show), and keeps every hard rule."""
+    agents, _, rules, inst, _ = _short_week(seed)
+    tab = WeekTables.of(inst)
+    n_p = len(inst.projects)
+    weeks = greedy_weeks(inst, tab, np.ones(n_p), np.zeros(n_p))
+    placed: list[PlacedShift] = []
+    for d in range(7):
+        todo = [
+            (w.agent, c.start, c.length)
+            for w in weeks
+            for day, c in week_shifts(inst, w).items()
+            if day == d
+        ]
+        placed += quick_day(inst, d, todo, work_cover(inst, placed))[0]
+    costs = PolishCosts(
+        under=np.full(n_p, 2.5),
+        over=np.full(n_p, 0.25),
+        switch=0.5,
+        preferred_per_slot=0.0,
+        instability_per_slot=0.0,
+    )
+
+    def cost(shifts: list[PlacedShift]) -> float:
+        need = inst.required - work_cover(inst, shifts)
+        coverage = 2.5 * np.maximum(need, 0.0).sum() + 0.25 * np.maximum(-need, 0.0).sum()
+        return float(coverage) + 0.5 * count_switches(shifts)
+
+    histories = [History()] * len(agents)
+    settled, _, passes = polish(
+        inst, placed, [], histories=histories, costs=costs, deadline=None, seed=seed
+    )
+    kicked, _, kicked_passes = polish(
+        inst, placed, [], histories=histories, costs=costs, deadline=None, seed=seed, kicks=6
+    )
+    assert kicked_passes > passes  # the kicks ran
+    assert cost(kicked) <= cost(settled) + 1e-9
+    assert cost(settled) < cost(placed)
+    report = validate_schedule(_schedule_frame(inst, kicked), agents, rules, tz=TZ)
+    assert report.ok, report.violations[:3]

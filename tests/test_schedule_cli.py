@@ -377,7 +377,13 @@ def test_json_and_replan_against_previous_with_pins(
     assert cover["orders"]["required_h"] == pytest.approx(2 * 16 * 0.5)
     for c in cover.values():
         assert c["scheduled_h"] - c["over_h"] + c["under_h"] == pytest.approx(c["required_h"])
-    assert sum(c["under_h"] for c in cover.values()) == pytest.approx(data["under_h"])
+    # the coverage table counts per requirement interval (30 min here), the solver per
+    # quarter-hour: over- and under-coverage inside one interval offset each other only in
+    # the table, so it is at most the solver's, and a difference is told in the notes
+    per_interval = sum(c["under_h"] for c in cover.values())
+    assert per_interval <= data["under_h"] + 1e-6
+    if per_interval != pytest.approx(data["under_h"]):
+        assert any("agent-hours under-covered" in note for note in data["notes"]), data["notes"]
     assert data["under_lower_bound_h"] <= data["under_h"] + 1e-6
     assert data["under_lower_bound_h"] == 0 and data["gap_split"] is None  # enough agents
     assert {p["name"] for p in data["penalties"]}
