@@ -43,8 +43,8 @@ Measured on the 300-agent benchmark week: 58 s of rounds, greedy start included
 value to 548.6 agent-h in 41 rounds (31 rounds and 561.9 h while the first LP was solved by
 the primal simplex without presolve and every skill set's slot had a supply row); placed
 and polished in the benchmark's 120-s solve (``bench/bench_schedule.py``, with the
-best-response start, 2 pricing threads and 66 rounds), the heaviest weeks give 544.5 agent-h
-of under-coverage,
+best-response start, 2 pricing threads and 66 rounds on an Intel Xeon), the heaviest weeks
+give 544.5 agent-h of under-coverage (546.9 in 55 rounds on a slower AMD EPYC),
 against 571.1 when the rounds started from stage 1's prices with every agent's week added
 each round, and 590.3 from the search over stage 1's candidates. Left to run until it stops
 by itself, the master converges in 223 rounds (705 s) to an optimum in [514.43, 514.48] h.
