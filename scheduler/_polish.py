@@ -762,11 +762,11 @@ def polish(
     for kick in range(kicks):
         if not settled or undone >= KICK_PATIENCE or past_deadline():
             break
-        saved = (
-            list(out), {a: list(v) for a, v in by_agent.items()},
-            {a: list(v) for a, v in movable.items()}, dict(paid_of), dict(above_of),
-            dict(late_of), dict(weekend_of), set(dropped), set(changed), need.copy(), passes,
-        )  # fmt: skip
+        # what a pass changes, to undo the kick if it does not pay
+        kept_out, kept_need = list(out), need.copy()
+        kept_lists = [{a: list(v) for a, v in m.items()} for m in (by_agent, movable)]
+        kept_counts = [dict(c) for c in (paid_of, above_of, late_of, weekend_of)]
+        kept_sets = [set(s) for s in (dropped, changed)]
         before = cost()
         # every agent re-planned once against a shaken requirement: half an agent more on
         # every required cell (weeks that work more of them win), or noise of that size
@@ -779,19 +779,19 @@ def polish(
             undone = 0
             continue
         undone += 1
-        out[:] = saved[0]
-        for mapping, old in zip((by_agent, movable), saved[1:3], strict=True):
+        out[:] = kept_out
+        need[...] = kept_need
+        for mapping, old in zip((by_agent, movable), kept_lists, strict=True):
             mapping.clear()
             mapping.update(old)
-        counters = (paid_of, above_of, late_of, weekend_of)
-        for counter, old_int in zip(counters, saved[3:7], strict=True):
+        for counter, old_count in zip(
+            (paid_of, above_of, late_of, weekend_of), kept_counts, strict=True
+        ):
             counter.clear()
-            counter.update(old_int)
-        dropped.clear()
-        dropped.update(saved[7])
-        changed.clear()
-        changed.update(saved[8])
-        need[...] = saved[9]
+            counter.update(old_count)
+        for group, old_set in zip((dropped, changed), kept_sets, strict=True):
+            group.clear()
+            group.update(old_set)
         settled = True
     return [sh for i, sh in enumerate(out) if i not in dropped], len(changed), passes
 
