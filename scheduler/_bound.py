@@ -292,12 +292,16 @@ def best_week(
     before the day's earliest look-back are folded once into a running maximum, the rest are
     scanned as a prefix maximum over the day's window of look-backs. A state of ``n``
     shifts is only visited at paid slots between ``n`` times the least and the most paid
-    slots of a type (about a third of them)."""
+    slots of a type (about a third of them). Paid slots are counted in their greatest common
+    divisor over the types (every week's total is a multiple of it): half the states where
+    lengths step by 30 min."""
+    unit = max(int(np.gcd.reduce(t_paid)), 1) if t_paid.size else 1
+    min_paid, max_paid = -(-min_paid // unit), max_paid // unit
     work = work if work is not None else WeekWork()
     work.fit(width, n_ends, max_days, max_paid)
     value = _best_week(
-        day_first, t_start, t_len, t_paid, t_val, day_slot, width, n_ends, rest, max_days,
-        min_paid, max_paid, chosen, work.f, work.i,
+        day_first, t_start, t_len, t_paid // unit, t_val, day_slot, width, n_ends, rest,
+        max_days, min_paid, max_paid, chosen, work.f, work.i,
     )  # fmt: skip
     return float(value)
 
@@ -473,14 +477,12 @@ def relaxed_week(
     chosen[:] = -1
     if not ks.size:
         return NEG
-    paid = tab.paid_of_len[inst.type_len[ks]]
-    unit = max(int(np.gcd.reduce(paid)), 1)  # every week's paid slots are a multiple of it
-    max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6)) // unit
+    max_paid = int(np.floor(agent.max_hours_week * 4 + 1e-6))
     args = (
         np.searchsorted(inst.type_day[ks], np.arange(8)).astype(np.int64),
         inst.type_start[ks],
         inst.type_len[ks],
-        paid // unit,
+        tab.paid_of_len[inst.type_len[ks]],
         values[ks],
         inst.day_slot,
         tab.width,
@@ -488,7 +490,7 @@ def relaxed_week(
         inst.layout.rest,
         min(agent.max_days_week, inst.max_days_week),
     )
-    min_paid = -(-int(np.ceil(agent.min_hours_week * 4 - 1e-6)) // unit)
+    min_paid = int(np.ceil(agent.min_hours_week * 4 - 1e-6))
     best = best_week(*args, min_paid, max_paid, chosen, work)
     if best <= NEG:
         best = best_week(*args, 0, max_paid, chosen, work)

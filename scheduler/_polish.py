@@ -175,6 +175,13 @@ def _shift_of(
     return PlacedShift(a, day, start, tuple(activity.tolist()), tuple(projects.tolist()))
 
 
+def _is_late(start_min: IntArray | int, length: IntArray | int) -> npt.NDArray[np.bool_]:
+    """Whether shifts starting at local minute ``start_min`` and ``length`` slots long end
+    after ``LATE_END_MIN`` (elementwise)."""
+    late: npt.NDArray[np.bool_] = np.asarray(start_min + length * 15 > LATE_END_MIN)
+    return late
+
+
 def _current_value(sh: PlacedShift, need: FloatArray, costs: PolishCosts) -> float:
     """The shift's value as it is (same units as ``_insides``)."""
     value = 0.0
@@ -257,7 +264,7 @@ class _Options:
             project=project,
             value=np.concatenate([[current_value], values[rows]]),
             paid=paid,
-            late=(minute_of[start] + length * 15 > LATE_END_MIN).astype(np.int64),
+            late=_is_late(minute_of[start], length).astype(np.int64),
             start=start,
             end=start + length,
             start_min=minute_of[start],
@@ -439,21 +446,19 @@ def _best_week_of(
     pref = inst.agents[a].preferred_start
     values -= costs.preferred_per_slot * _pref_slots(minute_of[start], pref)
     chosen = np.full(8, -1, dtype=np.int64)
-    paid = tools.paid_of_len[length]
-    unit = max(int(np.gcd.reduce(paid)), 1)  # every week's paid slots are a multiple of it
     found = best_week(
         np.searchsorted(inst.type_day[types], np.arange(8)).astype(np.int64),
         start,
         length,
-        paid // unit,
+        tools.paid_of_len[length],
         values,
         inst.day_slot,
         tools.width,
         tools.n_ends,
         lay.rest,
         limits_of(inst, a)[2],
-        -(-rules.paid_range[0] // unit),
-        rules.paid_range[1] // unit,
+        rules.paid_range[0],
+        rules.paid_range[1],
         chosen,
         work,
     )
@@ -525,7 +530,7 @@ def polish(
     minute_of = _minute_of_day(inst)
 
     def late(sh_start: int, length: int) -> bool:
-        return int(minute_of[sh_start]) + length * 15 > LATE_END_MIN
+        return bool(_is_late(int(minute_of[sh_start]), length))
 
     agents = sorted(by_agent)
     paid_of = {
