@@ -248,14 +248,16 @@ def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) 
     assert result.master >= counts.under_lb_slots - 1e-6  # stage 1 pools the agents
     assert sorted(result.weeks) == list(range(len(agents)))
 
-    def plan(**kw: Any) -> ScheduleSolution:
-        params = SolveParams(time_limit_s=10, workers=1)
+    def plan(limit_s: float, **kw: Any) -> ScheduleSolution:
+        # deterministic (one worker): every stage takes a fixed share of the limit, so short
+        # limits keep the test short; the master still has 19 rounds at 5 s (9 agents)
+        params = SolveParams(time_limit_s=limit_s, workers=1)
         return solve_week(req, agents, rules, tz=TZ, week=WEEK, params=params, **kw)
 
     def stage_2(sol: ScheduleSolution) -> str:
         return next(s.name for s in sol.stages if s.name.startswith("assign: "))
 
-    sol = plan()
+    sol = plan(5)
     assert stage_2(sol).startswith("assign: master LP")
     check = validate_schedule(sol.schedule, agents, rules, tz=TZ, requirements=req)
     assert check.ok, check.violations[:3]
@@ -266,16 +268,16 @@ def test_master_lp_lies_between_the_bounds_and_its_weeks_are_planned(seed: int) 
     per_agent_h = agent_bound(inst, counts.under_prices).slots / 4
     assert per_agent_h + 1 < sol.under_lower_bound_h <= check.under_h + 1e-6
     # replanning (a previous plan in the week) keeps stage 2's search, which sees the changes
-    again = plan(previous=sol.schedule)
+    again = plan(3, previous=sol.schedule)
     assert stage_2(again).startswith("assign: named agents")
     assert validate_schedule(again.schedule, agents, rules, tz=TZ, requirements=req).ok
     # over-coverage at half the price of under-coverage: the master prices both
-    half = plan(weights=Weights(under_per_agent_h=2, over_per_agent_h=1))
+    half = plan(3, weights=Weights(under_per_agent_h=2, over_per_agent_h=1))
     assert stage_2(half).startswith("assign: master LP")
     check = validate_schedule(half.schedule, agents, rules, tz=TZ, requirements=req)
     assert check.ok, check.violations[:3]
     # as dear as under-coverage: the search
-    even = plan(weights=Weights(under_per_agent_h=1, over_per_agent_h=1))
+    even = plan(3, weights=Weights(under_per_agent_h=1, over_per_agent_h=1))
     assert stage_2(even).startswith("assign: named agents")
     ones = np.ones(len(inst.projects))
     both = heaviest_weeks(inst, under_w=2 * ones, over_w=ones, max_rounds=40, deadline=None)

@@ -17,6 +17,9 @@ from wfm.errors import InfeasibleError, InputError
 TZ = "Europe/Prague"
 WEEK = dt.date(2026, 6, 1)  # a Monday, no DST change
 PARAMS = SolveParams(time_limit_s=10, workers=1, seed=0)
+# where only the schedule's rules are checked, not its quality: deterministic stages take fixed
+# shares of the limit, so a short one keeps the test short
+SHORT = SolveParams(time_limit_s=4, workers=1, seed=0)
 # only coverage counts: the hand-computed optima below are about coverage
 COVERAGE_ONLY = Weights(
     preferred_start_per_h=0,
@@ -244,7 +247,7 @@ def test_pinned_shift_is_kept_exactly() -> None:
             "project": ["bank", "bank"],
         }
     )
-    sol = solve_week(req, agents, rules, tz=TZ, week=WEEK, params=PARAMS, pins=pin)
+    sol = solve_week(req, agents, rules, tz=TZ, week=WEEK, params=SHORT, pins=pin)
     check(sol.schedule, agents, rules, req)
     mine = sol.schedule[sol.schedule["agent"] == "C4"]
     tuesday = mine[mine["start"].dt.date == WEEK + dt.timedelta(days=1)]
@@ -300,6 +303,8 @@ def test_previous_week_rest_is_respected() -> None:
 
 def test_same_seed_one_worker_same_schedule() -> None:
     req, agents = _office_week()
+    # 10 s: the search's LNS settles with time left for the global CP-SAT model (at 4 s it
+    # does not), so the determinism of both is checked
     one = solve_week(req, agents, NO_BREAKS, tz=TZ, week=WEEK, params=PARAMS)
     two = solve_week(req, agents, NO_BREAKS, tz=TZ, week=WEEK, params=PARAMS)
     pd.testing.assert_frame_equal(one.schedule, two.schedule)
