@@ -340,7 +340,7 @@ def solve_week(
         if not pinned[a] and _types_reach_minimum(inst, a, paid_of_type):
             continue
         wide = candidates(inst, a, None, prior[a], wide=True) + [c for c in pinned[a] if c.day >= 0]
-        if (not _quick_ok(inst, a, wide, pinned[a]) or pinned[a]) and not feasible(
+        if (not _quick_ok(inst, a, wide) or pinned[a]) and not feasible(
             inst, a, wide, histories[a], pinned[a]
         ):
             why = explain_agent(inst, a, histories[a], pinned[a])
@@ -513,9 +513,7 @@ def _search_weeks(
         wide_all.append(candidates(inst, a, counts, prior[a], wide=True))
         narrow = candidates(inst, a, counts, prior[a])
         narrow = sorted(set(narrow) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
-        if not _quick_ok(inst, a, narrow, pinned[a]) or not feasible(
-            inst, a, narrow, histories[a], pinned[a]
-        ):
+        if not _quick_ok(inst, a, narrow) or not feasible(inst, a, narrow, histories[a], pinned[a]):
             wide = wide_all[a]
             narrow = sorted(set(wide) | set(pinned[a]), key=lambda c: (c.day, c.start, c.length))
         cands.append(narrow)
@@ -604,9 +602,7 @@ def _master_weeks(
     return Assignment(shifts=shifts, report=report), lb_slots
 
 
-def _quick_ok(
-    inst: Instance, a: int, cands: Sequence[Candidate], pinned: Sequence[Candidate]
-) -> bool:
+def _quick_ok(inst: Instance, a: int, cands: Sequence[Candidate]) -> bool:
     """Arithmetic check of the hours: the longest shifts on the best days reach the minimum."""
     return _reaches_minimum(
         inst, a, [max((c.paid for c in cands if c.day == d), default=0) for d in range(7)]
