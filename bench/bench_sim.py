@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import ciw
 import numpy as np
@@ -53,6 +53,29 @@ WINDOW_S = (3600.0, HORIZON_S - 3600.0)  # statistics on calls arriving here (no
 TOLERANCE = 0.05  # agreement: within 5 % of Erlang C, or Erlang C inside the 95 % interval
 
 GOAL_SINGLE, GOAL_RATIO, GOAL_MULTI = 1_000_000, 30.0, 250_000
+
+# pstats' raw table: per function (file, line, name), its call counts, own and cumulative time
+# and its callers with their counts and times
+Func = tuple[str, int, str]
+RawStats = dict[Func, tuple[int, int, float, float, dict[Func, tuple[int, int, float, float]]]]
+
+
+class SimArgs(TypedDict):
+    """The keyword arguments ``where_time_goes`` passes to every ``simulate`` call."""
+
+    interval_min: int
+    replications: int
+    seed: int
+
+
+class Profile(TypedDict):
+    """``where_time_goes``'s figures: wall times (s) and the cProfile split by label."""
+
+    total_s: float
+    loop_s: float
+    profiled_s: float
+    own: dict[str, float]
+    cum: dict[str, float]
 
 
 @dataclass
@@ -80,7 +103,9 @@ def window_stats(arrival: np.ndarray, wait: np.ndarray) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------- wfm, single skill
-def single_inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[str, ...]], dict]:
+def single_inputs() -> tuple[
+    pd.DataFrame, pd.DataFrame, dict[str, tuple[str, ...]], dict[str, SimProject]
+]:
     ts = pd.date_range("2026-03-02 00:00", periods=int(HORIZON_S / INTERVAL_S), freq="30min", tz=TZ)
     demand = pd.DataFrame({"project": "p", "ts": ts, "calls": CALLS, "aht_s": AHT_S})
     names = [f"A{i:02d}" for i in range(AGENTS)]
@@ -88,7 +113,7 @@ def single_inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[str, ..
     schedule = pd.DataFrame(
         {"agent": names, "start": ts[0], "end": end, "activity": "work", "project": None}
     )
-    agents = dict.fromkeys(names, ("p",))
+    agents: dict[str, tuple[str, ...]] = dict.fromkeys(names, ("p",))
     projects = {"p": SimProject("p", answer_within_s=WITHIN_S, patience_s=None)}
     return demand, schedule, agents, projects
 
@@ -202,7 +227,9 @@ def simpy_single(replications: int) -> Run:
 
 
 # -------------------------------------------------------------------------- multi-skill sample
-def sample_site(day: str = "2026-04-21") -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
+def sample_site(
+    day: str = "2026-04-21",
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[str, ...]], dict[str, SimProject]]:
     """The samples' demand of one day, their agents and skills, their projects' thresholds and
     patience, and a synthetic schedule: one 8-hour shift per agent (work, 15-min break after
     2 h, work, 30-min lunch after 4 h, work), starts on a 15-minute grid spread over the day
@@ -213,8 +240,10 @@ def sample_site(day: str = "2026-04-21") -> tuple[pd.DataFrame, pd.DataFrame, di
     table = pd.read_csv(SAMPLES / "projects.csv")
     projects = {}
     for row in table.itertuples():
-        within = float(row.answer_within_s) if pd.notna(row.answer_within_s) else 20.0
-        patience = float(row.patience_s) if pd.notna(row.patience_s) else None
+        # float64 columns (NaN where a project has none, as outbound): each value is a float
+        answer_within_s, patience_s = cast(float, row.answer_within_s), cast(float, row.patience_s)
+        within = float(answer_within_s) if pd.notna(answer_within_s) else 20.0
+        patience = float(patience_s) if pd.notna(patience_s) else None
         projects[str(row.project)] = SimProject(str(row.project), within, patience)
     staff = pd.read_csv(SAMPLES / "agents.csv")
     pairs = zip(staff["agent"], staff["skills"], strict=True)
@@ -256,18 +285,19 @@ def timed_event_loop() -> Iterator[list[float]]:
         original(*args)
         spent.append(time.perf_counter() - clock)
 
-    acd.run = wrapper
+    timed: Callable[..., None] = wrapper  # takes acd.run's arguments, whatever its signature
+    acd.run = timed
     try:
         yield spent
     finally:
         acd.run = original
 
 
-def where_time_goes(inputs: tuple[Any, ...], interval_min: int, replications: int) -> dict:
+def where_time_goes(inputs: tuple[Any, ...], interval_min: int, replications: int) -> Profile:
     """Best of 5 ``simulate`` calls with the event loop's share, then one under cProfile: the
     time split between wfm.sim's functions and what they call, and their cumulative time."""
     demand, schedule, agents, projects = inputs
-    kwargs = {"interval_min": interval_min, "replications": replications, "seed": 1}
+    kwargs: SimArgs = {"interval_min": interval_min, "replications": replications, "seed": 1}
     simulate(demand, schedule, agents, projects, **kwargs)
     best: tuple[float, float] | None = None
     for _ in range(5):
@@ -282,7 +312,8 @@ def where_time_goes(inputs: tuple[Any, ...], interval_min: int, replications: in
     profiler.enable()
     simulate(demand, schedule, agents, projects, **kwargs)
     profiler.disable()
-    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    # typeshed's Stats does not declare ``stats``, the raw table it loads from the profile
+    raw: RawStats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     sim_dir = str(ROOT / "wfm" / "sim")
 
     def ours(filename: str, name: str) -> str:
@@ -326,7 +357,7 @@ def outside(filename: str, name: str) -> str:
     return "other Python code"
 
 
-def raw_loop(raw: dict, sim_dir: str) -> float:
+def raw_loop(raw: RawStats, sim_dir: str) -> float:
     return sum(
         v[2] for (f, _l, n), v in raw.items() if f.startswith(sim_dir) and f.endswith("_acd.py")
     )
@@ -348,7 +379,7 @@ def met(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
-def profile_lines(profiles: list[tuple[str, dict]]) -> list[str]:
+def profile_lines(profiles: list[tuple[str, Profile]]) -> list[str]:
     lines = []
     for title, prof in profiles:
         total, loop = prof["total_s"], prof["loop_s"]
@@ -376,7 +407,7 @@ def profile_lines(profiles: list[tuple[str, dict]]) -> list[str]:
     )
     shown, rest = keys[:12], keys[12:]
 
-    def cell(prof: dict, value: float) -> str:
+    def cell(prof: Profile, value: float) -> str:
         return f"{value * 1e3:.1f} ms ({value / prof['profiled_s']:.0%})"
 
     for key in shown:

@@ -36,20 +36,22 @@ import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver import pywraplp  # type: ignore[import-untyped]  # no type information
 from ortools.sat.python import cp_model
 from schedule_instance import make_instance
 
 from scheduler import SolveParams, Weights, solve_week
 from scheduler._agents import History, limits_of
 from scheduler._assign import LATE_END_MIN
-from scheduler._bound import WeekTables, agent_types
+from scheduler._bound import WeekTables, WeekWork, agent_types
 from scheduler._instance import Instance, build_instance
 from scheduler._intraday import LUNCH, PlacedShift, work_cover
 from scheduler._polish import (
     WEEKEND,
     PolishCosts,
+    _agent_gain,
     _best_week_of,
+    _InsideTables,
     _minute_of_day,
     _Spreads,
     _week_penalty,
@@ -78,6 +80,11 @@ class Hood:
         self.worked = {(a, 0): self._worked(weeks[a]) for a in agents}
         self.minute_of = _minute_of_day(inst)
         self.tools = WeekTables.of(inst)
+        # as the polish: the inside tables up to the longest shift, scratch arrays for best_week
+        shifts = [sh.length for w in weeks.values() for sh in w]
+        longest = max([*shifts, int(inst.type_len.max(initial=0)), inst.layout.max_len])
+        self.tables = _InsideTables.of(inst, longest)
+        self.work = WeekWork()
         self.rules = self._rules(weeks)
 
     def late(self, start: int, length: int) -> bool:
@@ -131,8 +138,20 @@ class Hood:
         return self.costs.switch * count_switches(w) + _week_penalty(starts, pref, self.costs)
 
     def best_week(self, a: int, need: np.ndarray) -> tuple[Week, float] | None:
+        inst = self.inst
+        skills = [inst.pidx(p) for p in inst.groups[int(inst.agent_group[a])]]
+        gain = _agent_gain(inst, skills, need, self.costs)  # _best_week_of takes the gain
         return _best_week_of(
-            self.inst, a, self.rules[a], need, self.costs, self.tools, self.minute_of, self.late
+            inst,
+            a,
+            self.rules[a],
+            gain,
+            self.costs,
+            self.tools,
+            self.tables,
+            self.minute_of,
+            self.late,
+            self.work,
         )
 
     def add(self, a: int, w: Week) -> bool:

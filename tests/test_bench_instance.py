@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def instance_module() -> ModuleType:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import bench.schedule_instance as module
+    # as the bench scripts import it (bench/ on the path), so mypy sees one module name
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
+    import schedule_instance as module
 
     return module
 
